@@ -1,0 +1,262 @@
+"""One typed configuration per run.
+
+``config/default.yaml`` holds every key; a profile (``config/demo.yaml``, ``config/full.yaml``) overlays it, and
+explicit overrides (CLI flags, env vars) overlay the profile. Unknown keys and bad values raise :class:`ConfigError`
+naming the dotted key and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hrl_sarp.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / "config"
+WAREHOUSE_ENV = "HRL_SARP_WAREHOUSE"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticConfig(_Model):
+    """Parameters of the seeded synthetic market (see docs/synthetic_market.md)."""
+
+    seed: int = 7
+    start: dt.date = dt.date(2015, 1, 1)
+    end: dt.date = dt.date(2024, 12, 31)
+    sectors: list[str] = Field(
+        default_factory=lambda: [
+            "IT", "Financials", "Auto", "Pharma", "FMCG", "Energy", "Metals", "Realty", "Media", "Telecom", "Infra",
+        ],
+        min_length=2,
+    )
+    stocks_per_sector: int = Field(5, ge=1, le=200)
+    regime_persistence: float = Field(0.9, gt=0.0, lt=1.0)
+    signal_strength: float = Field(1.0, ge=0.0, description="Scale of the planted macro->sector drift loadings")
+    fundamentals_lag_days: int = Field(45, ge=0)
+
+
+class DataConfig(_Model):
+    source: Literal["synthetic", "files", "yfinance"] = "synthetic"
+    path: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    benchmark: str = "NIFTY50"
+    synthetic: SyntheticConfig = SyntheticConfig()
+
+
+class FeatureConfig(_Model):
+    regime_bull_threshold: float = 0.02
+    regime_bear_threshold: float = -0.02
+    warmup_days: int = Field(60, ge=1, description="Leading sessions dropped so rolling windows are full")
+    macro_publication_lag_days: dict[str, int] = Field(default_factory=dict)
+    default_macro_lag_days: int = Field(0, ge=0)
+    forward_horizon_days: int = Field(5, ge=1)
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> FeatureConfig:
+        if self.regime_bear_threshold >= self.regime_bull_threshold:
+            raise ValueError("regime_bear_threshold must be below regime_bull_threshold")
+        return self
+
+
+class SplitConfig(_Model):
+    """Time split as fractions of the available dates (adapts to any date range)."""
+
+    train_fraction: float = Field(0.6, gt=0.0, lt=1.0)
+    val_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    embargo_days: int = Field(5, ge=0)
+
+    @model_validator(mode="after")
+    def _fractions_fit(self) -> SplitConfig:
+        if self.train_fraction + self.val_fraction >= 1.0:
+            raise ValueError("train_fraction + val_fraction must be below 1")
+        return self
+
+
+class GnnConfig(_Model):
+    encoder: Literal["gcn", "gat"] = "gcn"
+    window_days: int = Field(60, ge=10)
+    edge_threshold: float = Field(0.3, ge=0.0, le=1.0)
+    hidden_dim: int = Field(32, ge=1)
+    embedding_dim: int = Field(64, ge=1)
+    epochs: int = Field(60, ge=1)
+    learning_rate: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    ranking_weight: float = Field(1.0, ge=0)
+    reconstruction_weight: float = Field(0.5, ge=0)
+
+
+class CostConfig(_Model):
+    """Per-market trading costs in basis points of traded value (Indian delivery by default)."""
+
+    stt_buy_bps: float = 10.0
+    stt_sell_bps: float = 10.0
+    exchange_bps: float = 0.325
+    sebi_bps: float = 0.01
+    gst_rate: float = 0.18
+    stamp_duty_buy_bps: float = 1.5
+    brokerage_bps: float = 0.0
+    slippage_bps: float = 5.0
+
+
+class RiskConfig(_Model):
+    sector_cap: float = Field(0.35, gt=0, le=1)
+    stock_cap: float = Field(0.10, gt=0, le=1)
+    min_cash: float = Field(0.02, ge=0, lt=1)
+    drawdown_gate: float = Field(0.07, gt=0, lt=1)
+    drawdown_reenter: float = Field(0.03, ge=0, lt=1)
+    adv_window_days: int = Field(20, ge=1)
+    min_adv_value: float = Field(0.0, ge=0, description="Minimum 20-day average traded value to be tradable")
+    cvar_budget: float = Field(0.05, gt=0, lt=1, description="Max daily CVaR95 loss before exposure is scaled")
+
+    @model_validator(mode="after")
+    def _gate_order(self) -> RiskConfig:
+        if self.drawdown_reenter >= self.drawdown_gate:
+            raise ValueError("drawdown_reenter must be below drawdown_gate")
+        return self
+
+
+class RewardConfig(_Model):
+    hhi_penalty: float = 0.1
+    turnover_penalty: float = 0.001
+    micro_sharpe_weight: float = 0.5
+    micro_goal_weight: float = 0.3
+    micro_drawdown_weight: float = 0.2
+    micro_drawdown_free: float = 0.05
+    value_pe_z_threshold: float = -0.5
+    regime_hit: float = 0.3
+    regime_miss: float = -0.1
+    macro_mix: dict[str, float] = Field(
+        default_factory=lambda: {"macro": 0.4, "portfolio": 0.3, "regime": 0.2, "value": 0.1}
+    )
+    micro_mix: dict[str, float] = Field(default_factory=lambda: {"micro": 0.5, "portfolio": 0.3, "value": 0.2})
+
+
+class TrackingConfig(_Model):
+    uri: str | None = Field(None, description="MLflow tracking URI; default sqlite under mlruns/; env overrides")
+    experiment: str = "hrl-sarp"
+    artifact_dir: str = "mlruns/artifacts"
+
+
+class Config(_Model):
+    profile: str = "default"
+    seed: int = 42
+    warehouse: str = "warehouse/hrl_sarp.duckdb"
+    data: DataConfig = DataConfig()
+    features: FeatureConfig = FeatureConfig()
+    splits: SplitConfig = SplitConfig()
+    gnn: GnnConfig = GnnConfig()
+    costs: CostConfig = CostConfig()
+    risk: RiskConfig = RiskConfig()
+    rewards: RewardConfig = RewardConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    def warehouse_path(self) -> Path:
+        """Absolute warehouse path; relative paths are taken from the repository root."""
+        path = Path(self.warehouse).expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
+
+    def config_hash(self) -> str:
+        """Stable short hash of the resolved configuration."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+    def flat(self) -> dict[str, Any]:
+        """The configuration flattened to dotted keys (for MLflow params)."""
+        return flatten(self.model_dump(mode="json"))
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        content = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of keys")
+    return content
+
+
+def _dotted_to_tree(overrides: dict[str, Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for dotted, value in overrides.items():
+        node = tree
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:
+    """Validate a raw mapping; errors name the dotted key and the problem."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "<root>"
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{key}: {msg}")
+        raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
+
+
+def load_config(
+    profile: str = "demo",
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """Load ``default.yaml`` + profile (or an explicit file) + dotted overrides, then validate.
+
+    ``HRL_SARP_WAREHOUSE`` overrides the warehouse path unless an explicit override sets it.
+    """
+    raw = _read_yaml(CONFIG_DIR / "default.yaml")
+    origin = "default.yaml"
+    if path is not None:
+        raw = deep_merge(raw, _read_yaml(Path(path)))
+        origin = str(path)
+    else:
+        profile_file = CONFIG_DIR / f"{profile}.yaml"
+        if not profile_file.exists():
+            known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "default")
+            raise ConfigError(f"unknown profile '{profile}' (known: {', '.join(known)})")
+        raw = deep_merge(raw, _read_yaml(profile_file))
+        origin = profile_file.name
+    env_warehouse = os.environ.get(WAREHOUSE_ENV)
+    if env_warehouse:
+        raw["warehouse"] = env_warehouse
+    if overrides:
+        raw = deep_merge(raw, _dotted_to_tree({k: v for k, v in overrides.items() if v is not None}))
+    return validate_config(raw, origin)

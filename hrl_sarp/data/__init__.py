@@ -1,0 +1,1 @@
+"""Data sources. Each returns a :class:`hrl_sarp.data.market.RawMarket` plus any rejected rows."""

@@ -1,0 +1,121 @@
+"""MLflow tracking: one parent run per pipeline run, one nested run per stage.
+
+Default store: SQLite at ``mlruns/mlflow.db`` with artifacts under ``mlruns/artifacts`` (repo root);
+``MLFLOW_TRACKING_URI`` or ``tracking.uri`` override it. Metric names are stable across runs so the MLflow UI can
+compare runs side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hrl_sarp.config import REPO_ROOT, Config
+
+STAGE_TAG = "hrl_sarp.stage"
+PARENT_TAG = "hrl_sarp.pipeline"
+
+
+def tracking_uri(cfg: Config) -> str:
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    if cfg.tracking.uri:
+        return cfg.tracking.uri
+    db = REPO_ROOT / "mlruns" / "mlflow.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{db}"
+
+
+def artifact_location(cfg: Config) -> str:
+    path = Path(cfg.tracking.artifact_dir)
+    path = path if path.is_absolute() else REPO_ROOT / path
+    path.mkdir(parents=True, exist_ok=True)
+    return path.as_uri()
+
+
+def git_sha() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def setup(cfg: Config) -> str:
+    """Point MLflow at the configured store and experiment; returns the experiment id."""
+    import logging
+
+    import mlflow
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
+    if experiment is None:
+        return mlflow.create_experiment(cfg.tracking.experiment, artifact_location=artifact_location(cfg))
+    mlflow.set_experiment(cfg.tracking.experiment)
+    return experiment.experiment_id
+
+
+@contextlib.contextmanager
+def pipeline_run(
+    cfg: Config, name: str = "pipeline", tags: dict[str, str] | None = None, run_id: str | None = None
+) -> Iterator[Any]:
+    """The parent run: tags (git sha, config hash, extra), the flattened config as params.
+
+    With ``run_id`` an existing parent is resumed (e.g. a Prefect task joining its flow's run).
+    """
+    import mlflow
+
+    experiment_id = setup(cfg)
+    if run_id is not None:
+        with mlflow.start_run(run_id=run_id) as run:
+            yield run
+        return
+    all_tags = {PARENT_TAG: "true", "git_sha": git_sha(), "config_hash": cfg.config_hash(), "profile": cfg.profile}
+    all_tags.update(tags or {})
+    with mlflow.start_run(run_name=name, experiment_id=experiment_id, tags=all_tags) as run:
+        log_params(cfg.flat())
+        yield run
+
+
+@contextlib.contextmanager
+def stage_run(cfg: Config, stage: str, tags: dict[str, str] | None = None, parent_run_id: str | None = None):
+    """A nested run for one stage; opens a parent first when none is active (a single CLI stage)."""
+    import mlflow
+
+    stage_tags = {STAGE_TAG: stage, "config_hash": cfg.config_hash()}
+    stage_tags.update(tags or {})
+    active = mlflow.active_run()
+    if active is None:
+        with pipeline_run(cfg, name=stage, tags=tags, run_id=parent_run_id) as parent:
+            with mlflow.start_run(run_name=stage, nested=True, tags=stage_tags) as run:
+                yield run
+            mlflow.set_tags({k: v for k, v in (tags or {}).items()})
+            _ = parent
+        return
+    with mlflow.start_run(run_name=stage, nested=True, tags=stage_tags) as run:
+        yield run
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Log params in batches (MLflow limits a batch to 100), values as strings capped at 500 chars."""
+    import mlflow
+
+    items = [(k, str(v)[:500]) for k, v in params.items()]
+    for start in range(0, len(items), 100):
+        mlflow.log_params(dict(items[start : start + 100]))
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    import mlflow
+
+    clean = {k: float(v) for k, v in metrics.items() if v is not None}
+    if clean:
+        mlflow.log_metrics(clean, step=step)
