@@ -44,6 +44,15 @@ class SyntheticConfig(_Model):
     regime_persistence: float = Field(0.9, gt=0.0, lt=1.0)
     signal_strength: float = Field(1.0, ge=0.0, description="Scale of the planted macro->sector drift loadings")
     fundamentals_lag_days: int = Field(45, ge=0)
+    sector_drift_vol: float = Field(
+        0.10, ge=0.0, description="Annualised std of each planted sector drift at signal_strength 1"
+    )
+    momentum_premium: float = Field(0.03, description="Annualised drift per cross-sectional sd of stock momentum")
+    value_premium: float = Field(0.03, description="Annualised drift per sd of the latent stock cheapness")
+    sentiment_signal: float = Field(
+        0.25, ge=0.0, description="Loading of daily sector sentiment on the next week's standardised drift"
+    )
+    listing_churn: float = Field(0.1, ge=0.0, le=1.0, description="Share of stocks listed late or delisted early")
 
 
 class DataConfig(_Model):
@@ -119,6 +128,8 @@ class RiskConfig(_Model):
     adv_window_days: int = Field(20, ge=1)
     min_adv_value: float = Field(0.0, ge=0, description="Minimum 20-day average traded value to be tradable")
     cvar_budget: float = Field(0.05, gt=0, lt=1, description="Max daily CVaR95 loss before exposure is scaled")
+    cvar_window_days: int = Field(60, ge=5, description="Trailing days of returns known at t for the CVaR95 budget")
+    gated_exposure: float = Field(0.0, ge=0, le=1, description="Invested fraction while the drawdown gate is closed")
 
     @model_validator(mode="after")
     def _gate_order(self) -> RiskConfig:
@@ -141,6 +152,39 @@ class RewardConfig(_Model):
         default_factory=lambda: {"macro": 0.4, "portfolio": 0.3, "regime": 0.2, "value": 0.1}
     )
     micro_mix: dict[str, float] = Field(default_factory=lambda: {"micro": 0.5, "portfolio": 0.3, "value": 0.2})
+    sharpe_window_days: int = Field(5, ge=2, description="Daily returns in Sharpe_week")
+    sharpe_std_floor: float = Field(1e-4, gt=0, description="Floor on the daily std in Sharpe_week")
+    portfolio_window_days: int = Field(20, ge=2, description="Trailing daily returns for Calmar and CVaR95 in R_portfolio")
+    calmar_drawdown_floor: float = Field(0.01, gt=0, description="Floor on the drawdown in the Calmar ratio")
+
+
+class EnvConfig(_Model):
+    """Gymnasium environments (see docs/environments.md)."""
+
+    initial_nav: float = Field(10_000_000.0, gt=0, description="Starting portfolio value in the market currency")
+    logit_scale: float = Field(5.0, gt=0, description="Actions in [-1, 1] are multiplied by this before the softmax")
+    max_stocks: int = Field(0, ge=0, description="Padded stock dimension N_max; 0 = number of stocks in the data")
+    micro_episode_days: int = Field(60, ge=1)
+    macro_episode_weeks: int = Field(26, ge=1)
+    macro_step_days: int = Field(5, ge=1, description="Trading days per macro step")
+
+
+class PretrainConfig(_Model):
+    """Phase 1 (macro) and Phase 2 (micro) supervised pretraining (see docs/pretraining.md)."""
+
+    macro_epochs: int = Field(200, ge=1)
+    micro_epochs: int = Field(40, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    batch_size: int = Field(64, ge=1)
+    patience: int = Field(15, ge=1, description="Epochs without a validation-loss improvement before stopping")
+    temperature: float = Field(1.0, gt=0, description="Target allocation = softmax(standardised next returns / T)")
+    allocation_weight: float = Field(1.0, ge=0, description="Weight of the allocation loss next to regime CE")
+    hidden_dim: int = Field(64, ge=4)
+    sector_id_dim: int = Field(8, ge=0)
+    goals_per_date: int = Field(4, ge=1, description="Phase 2: sampled sector goals per training date")
+    goal_concentration: float = Field(1.0, gt=0, description="Phase 2: Dirichlet concentration of sampled goals")
+    output_dir: str = Field("artifacts/models", description="Checkpoint folder (relative to the repository root)")
 
 
 class TrackingConfig(_Model):
@@ -161,6 +205,8 @@ class Config(_Model):
     risk: RiskConfig = RiskConfig()
     rewards: RewardConfig = RewardConfig()
     tracking: TrackingConfig = TrackingConfig()
+    env: EnvConfig = EnvConfig()
+    pretrain: PretrainConfig = PretrainConfig()
 
     def warehouse_path(self) -> Path:
         """Absolute warehouse path; relative paths are taken from the repository root."""
