@@ -14,3 +14,44 @@ import pytest  # noqa: E402
 def warehouse_path(tmp_path):
     """A fresh, empty warehouse file path."""
     return tmp_path / "wh.duckdb"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API for the session; started only by tests that request it (it takes a while)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def files_folder(tmp_path):
+    """Factory: write a small ``files``-source folder and return its path.
+
+    ``files_folder(stocks=2, days=30, bad_prices=[...], sectors=("IT", "Energy"))`` writes securities.csv (stocks per
+    sector plus the NIFTY50 index row) and prices/prices.csv with close-only rows on business days; ``bad_prices``
+    rows (dicts with date, symbol, close) are appended as they are, to be rejected.
+    """
+    import numpy as np
+    import pandas as pd
+
+    def make(stocks=2, days=30, bad_prices=(), sectors=("IT", "Energy"), name="data"):
+        root = tmp_path / name
+        (root / "prices").mkdir(parents=True)
+        symbols = [f"{sector.upper()[:3]}{i}" for sector in sectors for i in range(stocks)]
+        securities = pd.DataFrame(
+            {"symbol": symbols, "sector": [s for s in sectors for _ in range(stocks)], "kind": "stock"}
+        )
+        index_row = pd.DataFrame({"symbol": ["NIFTY50"], "sector": ["Index"], "kind": ["index"]})
+        pd.concat([securities, index_row]).to_csv(root / "securities.csv", index=False)
+        dates = pd.bdate_range("2023-01-02", periods=days)
+        frames = []
+        for k, symbol in enumerate([*symbols, "NIFTY50"]):
+            close = 100.0 + k + np.arange(days) * 0.5
+            frames.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "symbol": symbol, "close": close}))
+        prices = pd.concat([*frames, pd.DataFrame(list(bad_prices), columns=["date", "symbol", "close"])])
+        prices.to_csv(root / "prices" / "prices.csv", index=False)
+        return root
+
+    return make

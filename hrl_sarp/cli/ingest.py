@@ -1,0 +1,84 @@
+"""``hrl-sarp ingest`` and ``hrl-sarp validate-data``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from hrl_sarp.cli import add_common, config_from_args
+
+SHOWN_REJECTIONS = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="load a source into the warehouse (one transaction, idempotent)",
+        description="Read a source, validate it, quarantine bad rows and load the good ones into the warehouse.",
+    )
+    ingest.add_argument("--source", choices=["synthetic", "files", "yfinance"], help="default: data.source")
+    ingest.add_argument("--path", metavar="DIR", help="folder for --source files (securities.csv, prices/, ...)")
+    _add_window(ingest)
+    add_common(ingest)
+    ingest.set_defaults(handler=run_ingest)
+
+    check = subparsers.add_parser(
+        "validate-data",
+        help="check a data folder and report bad rows (writes nothing)",
+        description="Validate a files folder (or another source) and list the rows ingestion would quarantine. "
+        "Exit code 0: all rows valid; 1: some rows would be quarantined; 2: nothing valid.",
+    )
+    check.add_argument("--path", metavar="DIR", help="folder to check (implies --source files)")
+    check.add_argument("--source", choices=["synthetic", "files", "yfinance"], help="default: files with --path")
+    _add_window(check)
+    add_common(check)
+    check.set_defaults(handler=run_validate)
+
+
+def _add_window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", metavar="YYYY-MM-DD", help="first date to keep (default: data.start)")
+    parser.add_argument("--end", metavar="YYYY-MM-DD", help="last date to keep (default: data.end)")
+
+
+def run_ingest(args: argparse.Namespace) -> dict[str, Any]:
+    from hrl_sarp.ingest import ingest
+
+    cfg = config_from_args(args)
+    summary = ingest(cfg, source=args.source, path=args.path, start=args.start, end=args.end, progress=not args.json)
+    result = summary.to_dict()
+    if not args.json:
+        _list_rejections(result["rejections"], summary.rows_rejected)
+        _list_warnings(result["warnings"])
+        result = _compact(result)
+    return result
+
+
+def run_validate(args: argparse.Namespace) -> dict[str, Any]:
+    from hrl_sarp.ingest import validate
+
+    cfg = config_from_args(args)
+    result = validate(cfg, path=args.path, source=args.source, start=args.start, end=args.end)
+    if not args.json:
+        _list_rejections(result["rejections"], result["rows_rejected"])
+        _list_warnings(result["warnings"])
+        result = _compact(result)
+    return result
+
+
+def _list_rejections(messages: list[str], total: int) -> None:
+    if not total:
+        return
+    print(f"rejected {total} rows (quarantined on ingest); first {len(messages)}:", file=sys.stderr)
+    for message in messages:
+        print(f"  {message}", file=sys.stderr)
+
+
+def _list_warnings(messages: list[str]) -> None:
+    for message in messages:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def _compact(result: dict[str, Any]) -> dict[str, Any]:
+    """Text mode lists rejections and warnings on stderr; stdout keeps the counts."""
+    return {k: v for k, v in result.items() if k not in ("rejections", "warnings")}

@@ -1,0 +1,165 @@
+"""Pandera models for the raw tables of :mod:`hrl_sarp.data.market` (one model per warehouse raw table).
+
+They state the contract a validated batch meets before it is loaded: exact columns, dtypes (dates
+``datetime64[ns]`` at midnight, floats ``float64``, strings), nullability, value ranges, point-in-time order
+(``available_at`` never before the observation) and natural-key uniqueness. :mod:`hrl_sarp.data.validation` runs
+them lazily on every source's batch and maps each failure case back to the offending input row.
+
+Check names are part of the contract: validation turns them into human reasons (see ``REASONS`` there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from hrl_sarp.data.market import TABLE_KEYS
+
+SECURITY_KINDS = ["stock", "index"]
+
+# OHLC bars whose open/close poke outside [low, high] by at most this relative amount are rounding noise
+# (validation widens high/low to cover them); beyond it the bar is rejected.
+OHLC_TOLERANCE = 1e-3
+
+
+def _not_before(df: pd.DataFrame, later: str, earlier: str) -> pd.Series:
+    return df[later] >= df[earlier]
+
+
+class SecuritiesSchema(pa.DataFrameModel):
+    """One row per symbol. ``kind`` is ``stock`` or ``index`` (the benchmark is an index row)."""
+
+    symbol: Series[str] = pa.Field(str_length={"min_value": 1})
+    sector: Series[str] = pa.Field(str_length={"min_value": 1})
+    name: Series[str] = pa.Field(nullable=True)
+    kind: Series[str] = pa.Field(isin=SECURITY_KINDS)
+    listed_on: Series[pd.Timestamp] = pa.Field(nullable=True)
+    delisted_on: Series[pd.Timestamp] = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="delisted_not_before_listed")
+    @classmethod
+    def _delisted_not_before_listed(cls, df: pd.DataFrame) -> pd.Series:
+        return _not_before(df, "delisted_on", "listed_on") | df["delisted_on"].isna() | df["listed_on"].isna()
+
+    class Config:
+        strict = True
+        unique = TABLE_KEYS["securities"]
+
+
+class PricesSchema(pa.DataFrameModel):
+    """Daily bars. Prices are strictly positive; open/high/low/adj_close are filled (from close) before this."""
+
+    date: Series[pd.Timestamp]
+    symbol: Series[str] = pa.Field(str_length={"min_value": 1})
+    open: Series[float] = pa.Field(gt=0)
+    high: Series[float] = pa.Field(gt=0)
+    low: Series[float] = pa.Field(gt=0)
+    close: Series[float] = pa.Field(gt=0)
+    adj_close: Series[float] = pa.Field(gt=0)
+    volume: Series[float] = pa.Field(ge=0, nullable=True)
+    delivery_pct: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+
+    @pa.dataframe_check(name="ohlc_consistent")
+    @classmethod
+    def _ohlc_consistent(cls, df: pd.DataFrame) -> pd.Series:
+        slack_high = df["high"] * (1 + OHLC_TOLERANCE)
+        slack_low = df["low"] * (1 - OHLC_TOLERANCE)
+        return (
+            (df["low"] <= df["high"])
+            & (df["open"] <= slack_high)
+            & (df["close"] <= slack_high)
+            & (df["open"] >= slack_low)
+            & (df["close"] >= slack_low)
+        )
+
+    class Config:
+        strict = True
+        unique = TABLE_KEYS["prices"]
+
+
+class MacroSchema(pa.DataFrameModel):
+    """Daily macro observations; ``available_at`` is the first date the value is public (>= ``date``)."""
+
+    date: Series[pd.Timestamp]
+    series: Series[str] = pa.Field(str_length={"min_value": 1})
+    value: Series[float]
+    available_at: Series[pd.Timestamp]
+
+    @pa.check("value", name="finite")
+    @classmethod
+    def _finite(cls, values: pd.Series) -> pd.Series:
+        return pd.Series(np.isfinite(values.to_numpy()), index=values.index)
+
+    @pa.dataframe_check(name="available_not_before_date")
+    @classmethod
+    def _available_after(cls, df: pd.DataFrame) -> pd.Series:
+        return _not_before(df, "available_at", "date")
+
+    class Config:
+        strict = True
+        unique = TABLE_KEYS["macro"]
+
+
+class FundamentalsSchema(pa.DataFrameModel):
+    """Quarterly (or any period) fundamentals; released at ``available_at`` (>= ``period_end``)."""
+
+    symbol: Series[str] = pa.Field(str_length={"min_value": 1})
+    period_end: Series[pd.Timestamp]
+    field: Series[str] = pa.Field(str_length={"min_value": 1})
+    value: Series[float]
+    available_at: Series[pd.Timestamp]
+
+    @pa.check("value", name="finite")
+    @classmethod
+    def _finite(cls, values: pd.Series) -> pd.Series:
+        return pd.Series(np.isfinite(values.to_numpy()), index=values.index)
+
+    @pa.dataframe_check(name="available_not_before_period_end")
+    @classmethod
+    def _available_after(cls, df: pd.DataFrame) -> pd.Series:
+        return _not_before(df, "available_at", "period_end")
+
+    class Config:
+        strict = True
+        unique = TABLE_KEYS["fundamentals"]
+
+
+class SentimentSchema(pa.DataFrameModel):
+    """Sector news sentiment in [-1, 1], public at ``available_at`` (>= ``date``)."""
+
+    date: Series[pd.Timestamp]
+    sector: Series[str] = pa.Field(str_length={"min_value": 1})
+    value: Series[float] = pa.Field(ge=-1, le=1)
+    available_at: Series[pd.Timestamp]
+
+    @pa.dataframe_check(name="available_not_before_date")
+    @classmethod
+    def _available_after(cls, df: pd.DataFrame) -> pd.Series:
+        return _not_before(df, "available_at", "date")
+
+    class Config:
+        strict = True
+        unique = TABLE_KEYS["sentiment"]
+
+
+class EventsSchema(pa.DataFrameModel):
+    """Scheduled events (RBI_MPC, BUDGET, ...), one row per (date, event)."""
+
+    date: Series[pd.Timestamp]
+    event: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = True
+        unique = TABLE_KEYS["events"]
+
+
+RAW_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "securities": SecuritiesSchema,
+    "prices": PricesSchema,
+    "macro": MacroSchema,
+    "fundamentals": FundamentalsSchema,
+    "sentiment": SentimentSchema,
+    "events": EventsSchema,
+}
