@@ -104,6 +104,10 @@ class GnnConfig(_Model):
     weight_decay: float = Field(1e-4, ge=0)
     ranking_weight: float = Field(1.0, ge=0)
     reconstruction_weight: float = Field(0.5, ge=0)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    min_train_weeks: int = Field(104, ge=4, description="Labelled weeks before the first walk-forward refit")
+    refit_every_weeks: int = Field(52, ge=1, description="Weeks between walk-forward refits inside the training split")
+    macro_features: bool = Field(True, description="Add one-hot(sector) x macro-state node features")
 
 
 class CostConfig(_Model):
@@ -173,15 +177,17 @@ class PretrainConfig(_Model):
     """Phase 1 (macro) and Phase 2 (micro) supervised pretraining (see docs/pretraining.md)."""
 
     macro_epochs: int = Field(200, ge=1)
+    macro_daily_samples: bool = Field(True, description="Phase 1 samples every trading date, not only week ends")
     micro_epochs: int = Field(40, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
+    learning_rate: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(1e-2, ge=0)
     batch_size: int = Field(64, ge=1)
     patience: int = Field(15, ge=1, description="Epochs without a validation-loss improvement before stopping")
-    temperature: float = Field(1.0, gt=0, description="Target allocation = softmax(standardised next returns / T)")
+    temperature: float = Field(2.0, gt=0, description="Target allocation = softmax(standardised next returns / T)")
     allocation_weight: float = Field(1.0, ge=0, description="Weight of the allocation loss next to regime CE")
-    hidden_dim: int = Field(64, ge=4)
+    hidden_dim: int = Field(32, ge=4)
     sector_id_dim: int = Field(8, ge=0)
+    dropout: float = Field(0.3, ge=0, lt=1, description="Dropout in the networks' MLP paths (training only)")
     goals_per_date: int = Field(4, ge=1, description="Phase 2: sampled sector goals per training date")
     goal_concentration: float = Field(1.0, gt=0, description="Phase 2: Dirichlet concentration of sampled goals")
     output_dir: str = Field("artifacts/models", description="Checkpoint folder (relative to the repository root)")
@@ -191,6 +197,25 @@ class TrackingConfig(_Model):
     uri: str | None = Field(None, description="MLflow tracking URI; default sqlite under mlruns/; env overrides")
     experiment: str = "hrl-sarp"
     artifact_dir: str = "mlruns/artifacts"
+
+
+class BacktestConfig(_Model):
+    """Walk-forward backtest and baselines (see docs/backtest.md); windows in trading days."""
+
+    mode: Literal["rolling", "expanding"] = "expanding"
+    train_days: int = Field(756, ge=1, description="Training window (rolling) or minimum training span (expanding)")
+    test_days: int = Field(252, ge=1, description="Out-of-sample test window per fold")
+    embargo_days: int = Field(5, ge=0, description="Sessions dropped between training and test (>= label horizon)")
+    min_train_days: int = Field(126, ge=1, description="Shortest training window when data are too short")
+    min_test_days: int = Field(21, ge=1, description="Shortest test window when data are too short")
+    max_folds: int = Field(0, ge=0, description="Keep only the most recent folds; 0 = all")
+    rebalance: Literal["weekly", "daily"] = "weekly"
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    bootstrap_samples: int = Field(1000, ge=10)
+    bootstrap_block_days: float = Field(20.0, ge=1.0, description="Mean block length of the stationary bootstrap")
+    bootstrap_confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    momentum_lookback_days: int = Field(126, ge=2)
+    covariance_lookback_days: int = Field(126, ge=5, description="Trailing returns for minimum variance / risk parity")
 
 
 class Config(_Model):
@@ -207,6 +232,7 @@ class Config(_Model):
     tracking: TrackingConfig = TrackingConfig()
     env: EnvConfig = EnvConfig()
     pretrain: PretrainConfig = PretrainConfig()
+    backtest: BacktestConfig = BacktestConfig()
 
     def warehouse_path(self) -> Path:
         """Absolute warehouse path; relative paths are taken from the repository root."""

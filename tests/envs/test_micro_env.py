@@ -1,0 +1,130 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from stable_baselines3.common.env_checker import check_env
+
+from hrl_sarp.config import Config, EnvConfig
+from hrl_sarp.envs import rewards as rw
+from hrl_sarp.envs.goals import ConstantGoal, ScheduledGoal
+from hrl_sarp.envs.micro_env import MicroEnv
+from hrl_sarp.errors import HrlSarpError
+
+CONFIG = Config()
+
+
+def test_check_env_passes(arrays):
+    check_env(MicroEnv(arrays, CONFIG))
+
+
+def test_observation_layout(arrays):
+    env = MicroEnv(arrays, CONFIG.model_copy(update={"env": EnvConfig(max_stocks=10)}))
+    obs, _ = env.reset(options={"start": 30})
+    n, f = arrays.n_stocks, arrays.stock_features.shape[2]
+    o = obs["observation"]
+    assert o.shape == (10 * f + 10 + arrays.macro.shape[1] + 1 + 3,)
+    np.testing.assert_allclose(o[: n * f], arrays.stock_features[30].ravel(), rtol=1e-6)
+    assert (o[n * f : 10 * f] == 0).all()  # padded names
+    obs, *_ = env.step(np.linspace(-1, 1, 10, dtype=np.float32))
+    o = obs["observation"]
+    np.testing.assert_allclose(o[10 * f : 10 * f + n], env.sim.weights, rtol=1e-6)
+    np.testing.assert_allclose(o[10 * f + 10 : 10 * f + 10 + 3], arrays.macro[31], rtol=1e-6)
+    assert o[-3:].tolist() == [0.0, 0.0, 1.0]  # Sideways goal
+    assert obs["desired_goal"] == pytest.approx(np.full(3, 1 / 3))
+
+
+def test_masked_names_get_no_weight(make_arrays):
+    arrays = make_arrays(n_stocks=15)
+    tradable = arrays.tradable.copy()
+    tradable[:, 2] = False
+    config = CONFIG.model_copy(update={"env": EnvConfig(max_stocks=20)})
+    env = MicroEnv(dataclasses.replace(arrays, tradable=tradable), config)
+    env.reset(options={"start": 30})
+    action = np.zeros(20, dtype=np.float32)
+    action[15:] = 1.0  # padding logits are ignored
+    env.step(action)
+    w = env.executed_weights
+    assert w[2] == 0.0
+    np.testing.assert_allclose(np.delete(w, 2), 0.98 / 14, atol=1e-15)
+
+
+def test_reward_matches_hand_computation(arrays):
+    cfg = CONFIG.rewards
+    env = MicroEnv(arrays, CONFIG)
+    obs, _ = env.reset(options={"start": 40})
+    rets = [0.0] * cfg.portfolio_window_days
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        t = env.sim.t
+        action = rng.uniform(-1, 1, arrays.n_stocks).astype(np.float32)
+        desired = obs["desired_goal"]
+        obs, reward, _, _, info = env.step(action)
+        rets = rets[1:] + [info["return"]]
+        executed = env.executed_weights
+        sector = np.bincount(arrays.stock_sector, weights=executed, minlength=3)
+        achieved = sector / executed.sum()
+        np.testing.assert_allclose(obs["achieved_goal"], achieved, rtol=1e-6)
+        sharpe = rw.sharpe_ratio(np.array(rets[-cfg.sharpe_window_days :]), cfg.sharpe_std_floor)
+        # the env rounds the cosine to float32 (the goals' dtype) so batched and single rewards agree exactly
+        cos = float(np.float32(rw.cosine_similarity(obs["achieved_goal"].astype(float), desired.astype(float))))
+        r_micro = rw.micro_reward(
+            sharpe,
+            cos,
+            info["drawdown"],
+            cfg.micro_sharpe_weight,
+            cfg.micro_goal_weight,
+            cfg.micro_drawdown_weight,
+            cfg.micro_drawdown_free,
+        )
+        r_port, _, _ = rw.portfolio_reward_from_returns(np.array(rets), info["cost"], cfg.calmar_drawdown_floor)
+        pe_z = executed @ arrays.stock_features[t, :, 2] / executed.sum()
+        r_value = rw.value_reward(info["return"], pe_z, cfg.value_pe_z_threshold)
+        expected = rw.mix_rewards({"micro": r_micro, "portfolio": r_port, "value": r_value}, cfg.micro_mix)
+        assert reward == pytest.approx(float(expected), abs=1e-10)
+        assert info["sharpe_week"] == pytest.approx(float(sharpe), abs=1e-10)
+
+
+def test_compute_reward_vectorised_and_relabelled(arrays):
+    env = MicroEnv(arrays, CONFIG)
+    env.reset(options={"start": 40})
+    infos = []
+    for _ in range(3):
+        obs, reward, _, _, info = env.step(np.linspace(-1, 1, arrays.n_stocks, dtype=np.float32))
+        infos.append(info)
+    goals = np.array([[1.0, 0.0, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 0.0]], dtype=np.float32)
+    achieved = np.tile(obs["achieved_goal"], (3, 1))
+    batch = env.compute_reward(achieved, goals, np.array(infos))
+    single = [env.compute_reward(achieved[i], goals[i], infos[i]) for i in range(3)]
+    np.testing.assert_array_equal(batch, single)
+    assert batch[2] == pytest.approx(infos[2]["goal_free_reward"])  # zero goal -> cosine 0
+    with pytest.raises(HrlSarpError, match="copy_info_dict"):
+        env.compute_reward(achieved, goals, np.array([{}, {}, {}]))
+
+
+def test_reward_uses_goal_in_force_at_decision(arrays):
+    goals = np.zeros((arrays.n_dates, 3))
+    goals[:, 0] = 1.0
+    goals[45:, :] = [0.0, 0.0, 1.0]
+    env = MicroEnv(arrays, CONFIG, goal_provider=ScheduledGoal(goals, np.zeros(arrays.n_dates, int)))
+    obs, _ = env.reset(options={"start": 44})
+    assert obs["desired_goal"].tolist() == [1.0, 0.0, 0.0]
+    obs, reward, _, _, info = env.step(np.zeros(arrays.n_stocks, dtype=np.float32))
+    assert obs["desired_goal"].tolist() == [0.0, 0.0, 1.0]  # next decision's goal
+    assert reward == pytest.approx(env.compute_reward(obs["achieved_goal"], np.array([1.0, 0, 0]), info))
+
+
+def test_episode_truncates_and_starts_in_range(arrays):
+    env = MicroEnv(
+        arrays,
+        CONFIG.model_copy(update={"env": EnvConfig(micro_episode_days=5)}),
+        date_range=(30, 60),
+        goal_provider=ConstantGoal(np.array([0.5, 0.25, 0.25])),
+    )
+    for seed in range(5):
+        _, info = env.reset(seed=seed)
+        assert 30 <= info["t"] <= 55
+        done, steps = False, 0
+        while not done:
+            _, _, term, trunc, _ = env.step(env.action_space.sample())
+            done, steps = term or trunc, steps + 1
+        assert steps == 5
