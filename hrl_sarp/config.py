@@ -134,6 +134,9 @@ class RiskConfig(_Model):
     cvar_budget: float = Field(0.05, gt=0, lt=1, description="Max daily CVaR95 loss before exposure is scaled")
     cvar_window_days: int = Field(60, ge=5, description="Trailing days of returns known at t for the CVaR95 budget")
     gated_exposure: float = Field(0.0, ge=0, le=1, description="Invested fraction while the drawdown gate is closed")
+    drawdown_lookback_days: int = Field(
+        63, ge=0, description="Gate drawdown is measured from the peak of this many trailing sessions (0 = all)"
+    )
 
     @model_validator(mode="after")
     def _gate_order(self) -> RiskConfig:

@@ -13,7 +13,9 @@ budget over the trailing ``cvar_window_days`` of returns known at t -> drawdown 
 The drawdown gate watches a "gate NAV": the actual NAV while the gate is open and, while it is closed, the NAV the
 proposed (ungated) portfolio would have earned gross of costs, so that recovery can be observed from cash. The gate
 closes when the gate NAV's drawdown exceeds ``drawdown_gate`` and reopens when it is back within
-``drawdown_reenter``.
+``drawdown_reenter``. The drawdown is measured from the gate NAV's peak over the trailing
+``drawdown_lookback_days`` sessions (0: since the start): with an all-time peak a strategy that never regains its
+high would sit in cash for years after one crash, and every action of an agent would be ignored meanwhile.
 """
 
 from __future__ import annotations
@@ -152,6 +154,9 @@ class PortfolioSimulator:
         self.gate_closed = False
         self.gate_nav = self.nav
         self.gate_peak = self.nav
+        # ring buffer of the trailing gate NAVs whose maximum is the gate's peak
+        self._gate_history = np.full(max(1, self.risk.drawdown_lookback_days), self.nav)
+        self._gate_pos = 0
 
     @property
     def drawdown(self) -> float:
@@ -230,7 +235,12 @@ class PortfolioSimulator:
         # gate NAV: actual return while open, the proposed portfolio's gross return while closed
         gate_ret = float(self._proposed @ m.returns[t + 1]) if self.gate_closed else ret
         self.gate_nav *= 1.0 + gate_ret
-        self.gate_peak = max(self.gate_peak, self.gate_nav)
+        if self.risk.drawdown_lookback_days > 0:
+            self._gate_history[self._gate_pos] = self.gate_nav
+            self._gate_pos = (self._gate_pos + 1) % len(self._gate_history)
+            self.gate_peak = float(self._gate_history.max())
+        else:
+            self.gate_peak = max(self.gate_peak, self.gate_nav)
         gated = self.gate_closed
         self.gate_closed = update_drawdown_gate(
             self.gate_closed, 1.0 - self.gate_nav / self.gate_peak, self.risk.drawdown_gate, self.risk.drawdown_reenter

@@ -161,3 +161,27 @@ def test_simulate_matches_step_loop_and_holds_nan_rows(make_arrays):
         if k % 2:
             assert out.costs[k] == 0.0
     np.testing.assert_allclose(np.cumprod(1 + out.returns) * 100.0, out.nav[1:], rtol=1e-12)
+
+
+def test_drawdown_gate_peak_rolls_off_after_lookback(make_arrays):
+    """After a crash with no recovery the gate reopens once the old peak leaves the lookback; with 0 it never does."""
+    base = make_arrays(n_dates=80, n_stocks=4, n_sectors=2)
+    daily = np.zeros(80)
+    daily[11:15] = -0.03
+    close = 100.0 * np.tile(np.cumprod(1 + daily)[:, None], (1, 4))
+    arrays = dataclasses.replace(base, close=close, open=np.vstack([close[:1], close[:-1]]))
+
+    def invested_path(lookback: int) -> np.ndarray:
+        risk = RiskConfig(stock_cap=1.0, sector_cap=1.0, cvar_budget=0.99, drawdown_lookback_days=lookback)
+        sim = PortfolioSimulator(arrays, CostConfig(), risk)
+        sim.reset(5)
+        return np.array([sim.step(np.ones(4)).weights.sum() for _ in range(70)])
+
+    rolling, forever = invested_path(20), invested_path(0)
+    first_gated = int(np.argmax(rolling < 0.5))
+    assert first_gated > 0 and forever[first_gated] == 0.0
+    assert (forever[first_gated:] == 0.0).all()
+    reopened = first_gated + int(np.argmax(rolling[first_gated:] > 0.5))
+    # the flat market after the crash: the peak leaves the 20-session window about 20 sessions after the top
+    assert first_gated < reopened <= first_gated + 21
+    assert rolling[reopened] == pytest.approx(0.98, abs=1e-12)

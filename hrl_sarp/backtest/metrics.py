@@ -1,0 +1,149 @@
+"""Performance metrics over daily simple returns (annualised with 252 sessions a year).
+
+Every function takes a 1-D array ``returns`` (L,) of daily simple returns of one strategy, net of costs, and returns
+a float. Degenerate inputs (no variance, no drawdown, no downside) give 0 rather than inf/NaN, so the metric table
+is always finite. Formulas are in docs/backtest.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hrl_sarp.envs.risk import historical_cvar
+
+PERIODS_PER_YEAR = 252
+
+# The fixed metric names: every backtest run logs exactly these, in this order.
+METRIC_NAMES: tuple[str, ...] = (
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "cvar95",
+    "hit_rate",
+    "turnover",
+    "cost_drag",
+    "information_ratio",
+)
+
+
+def _as_returns(returns: np.ndarray) -> np.ndarray:
+    r = np.asarray(returns, dtype=np.float64).ravel()
+    if r.size == 0:
+        raise ValueError("metrics need at least one daily return")
+    return r
+
+
+def nav_from_returns(returns: np.ndarray, initial: float = 1.0) -> np.ndarray:
+    """(L + 1,) NAV path starting at ``initial`` from (L,) daily returns."""
+    r = _as_returns(returns)
+    return initial * np.concatenate([[1.0], np.cumprod(1.0 + r)])
+
+
+def cagr(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Compound annual growth: ``prod(1 + r) ** (periods / L) - 1``."""
+    r = _as_returns(returns)
+    growth = float(np.prod(1.0 + r))
+    if growth <= 0:
+        return -1.0
+    return growth ** (periods / r.size) - 1.0
+
+
+def volatility(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised sample standard deviation: ``std(r, ddof=1) * sqrt(periods)`` (0 for a single day)."""
+    r = _as_returns(returns)
+    if r.size < 2:
+        return 0.0
+    return float(np.std(r, ddof=1) * np.sqrt(periods))
+
+
+def sharpe(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised Sharpe ratio with a zero risk-free rate: ``mean(r) / std(r, ddof=1) * sqrt(periods)``."""
+    r = _as_returns(returns)
+    if r.size < 2:
+        return 0.0
+    sd = float(np.std(r, ddof=1))
+    return 0.0 if sd <= 1e-15 else float(np.mean(r) / sd * np.sqrt(periods))
+
+
+def sortino(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised Sortino ratio: ``mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(periods)`` (target 0)."""
+    r = _as_returns(returns)
+    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)))
+    return 0.0 if downside <= 1e-15 else float(np.mean(r) / downside * np.sqrt(periods))
+
+
+def max_drawdown(returns: np.ndarray) -> float:
+    """Largest peak-to-trough loss of the NAV path (starting at 1) as a positive fraction."""
+    nav = nav_from_returns(returns)
+    return float(np.max(1.0 - nav / np.maximum.accumulate(nav)))
+
+
+def calmar(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """CAGR / max drawdown (0 when there is no drawdown)."""
+    mdd = max_drawdown(returns)
+    return 0.0 if mdd <= 1e-15 else cagr(returns, periods) / mdd
+
+
+def cvar95(returns: np.ndarray) -> float:
+    """Historical daily CVaR at 95% as a positive loss: minus the mean of the worst ceil(5% L) daily returns."""
+    return float(historical_cvar(_as_returns(returns), 0.95))
+
+
+def hit_rate(returns: np.ndarray) -> float:
+    """Share of days with a strictly positive return."""
+    r = _as_returns(returns)
+    return float(np.mean(r > 0.0))
+
+
+def annual_turnover(turnover: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised two-sided turnover: ``mean(daily sum |traded weight|) * periods`` (1.0 = 100% of NAV a year)."""
+    t = np.asarray(turnover, dtype=np.float64).ravel()
+    return 0.0 if t.size == 0 else float(np.mean(t) * periods)
+
+
+def cost_drag(costs: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised trading costs as a fraction of NAV: ``mean(daily cost / NAV) * periods``."""
+    c = np.asarray(costs, dtype=np.float64).ravel()
+    return 0.0 if c.size == 0 else float(np.mean(c) * periods)
+
+
+def information_ratio(returns: np.ndarray, benchmark: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised mean active return over tracking error: ``mean(r - b) / std(r - b, ddof=1) * sqrt(periods)``."""
+    r = _as_returns(returns)
+    b = _as_returns(benchmark)
+    if b.shape != r.shape:
+        raise ValueError(f"benchmark has {b.size} returns, strategy {r.size}")
+    return sharpe(r - b, periods)
+
+
+def metric_table(
+    returns: np.ndarray,
+    benchmark: np.ndarray,
+    turnover: np.ndarray | None = None,
+    costs: np.ndarray | None = None,
+    periods: int = PERIODS_PER_YEAR,
+) -> dict[str, float]:
+    """Every metric of :data:`METRIC_NAMES`, in order, for one strategy.
+
+    returns, benchmark: (L,) daily returns over the same sessions; turnover, costs: (L,) daily two-sided turnover
+    and costs as a fraction of NAV (None = 0, e.g. for the benchmark itself).
+    """
+    r = _as_returns(returns)
+    zeros = np.zeros_like(r)
+    values = {
+        "cagr": cagr(r, periods),
+        "volatility": volatility(r, periods),
+        "sharpe": sharpe(r, periods),
+        "sortino": sortino(r, periods),
+        "calmar": calmar(r, periods),
+        "max_drawdown": max_drawdown(r),
+        "cvar95": cvar95(r),
+        "hit_rate": hit_rate(r),
+        "turnover": annual_turnover(zeros if turnover is None else turnover, periods),
+        "cost_drag": cost_drag(zeros if costs is None else costs, periods),
+        "information_ratio": information_ratio(r, benchmark, periods),
+    }
+    return {name: float(values[name]) for name in METRIC_NAMES}

@@ -1,0 +1,1 @@
+"""Backtest reports: plots, the self-contained HTML file and MLflow logging."""
