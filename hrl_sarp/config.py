@@ -181,12 +181,14 @@ class PretrainConfig(_Model):
 
     macro_epochs: int = Field(200, ge=1)
     macro_daily_samples: bool = Field(True, description="Phase 1 samples every trading date, not only week ends")
-    micro_epochs: int = Field(40, ge=1)
-    learning_rate: float = Field(3e-4, gt=0)
+    micro_epochs: int = Field(30, ge=1)
+    macro_learning_rate: float = Field(3e-4, gt=0)
+    micro_learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-2, ge=0)
     batch_size: int = Field(64, ge=1)
     patience: int = Field(15, ge=1, description="Epochs without a validation-loss improvement before stopping")
-    temperature: float = Field(2.0, gt=0, description="Target allocation = softmax(standardised next returns / T)")
+    macro_temperature: float = Field(2.0, gt=0, description="Phase 1 target = softmax(standardised returns / T)")
+    micro_temperature: float = Field(1.0, gt=0, description="Phase 2 within-sector target temperature")
     allocation_weight: float = Field(1.0, ge=0, description="Weight of the allocation loss next to regime CE")
     hidden_dim: int = Field(32, ge=4)
     sector_id_dim: int = Field(8, ge=0)
@@ -219,6 +221,95 @@ class BacktestConfig(_Model):
     bootstrap_confidence: float = Field(0.95, gt=0.0, lt=1.0)
     momentum_lookback_days: int = Field(126, ge=2)
     covariance_lookback_days: int = Field(126, ge=5, description="Trailing returns for minimum variance / risk parity")
+    flat_rl_timesteps: int = Field(
+        2048, ge=0, description="PPO steps (weeks) of the flat-RL baseline per fold and seed; 0 = leave it out"
+    )
+    flat_rl_episode_weeks: int = Field(26, ge=1, description="Episode length of the flat-RL baseline's training")
+
+
+class StressWindow(_Model):
+    """A dated stress spell (crash, rate-hike cycle) whose episodes the curriculum's ``stress`` pool holds."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+
+
+class CurriculumStage(_Model):
+    """One curriculum stage: the probability of drawing an episode start from each pool, and the validation
+    excess Sharpe (system minus equal weight, annualised) that promotes training to the next stage (None: the last
+    stage)."""
+
+    name: str
+    mix: dict[Literal["calm_bull", "mixed", "stress"], float]
+    promote_at_excess_sharpe: float | None = None
+
+
+class CurriculumConfig(_Model):
+    """Episode-start curriculum for Phases 3-5 (see docs/rl.md)."""
+
+    enabled: bool = True
+    calm_bull_share: float = Field(0.6, ge=0, le=1, description="Min share of Bull rows in a calm-bull episode")
+    stress_bear_share: float = Field(0.4, ge=0, le=1, description="Min share of Bear rows that makes an episode stress")
+    stress_drawdown: float = Field(0.10, gt=0, lt=1, description="Benchmark drawdown inside an episode that is stress")
+    max_stage_evals: int = Field(4, ge=0, description="Promote anyway after this many evaluations (0 = never)")
+    stages: list[CurriculumStage] = Field(
+        default_factory=lambda: [
+            CurriculumStage(name="calm", mix={"calm_bull": 0.7, "mixed": 0.3}, promote_at_excess_sharpe=-0.1),
+            CurriculumStage(
+                name="mixed", mix={"calm_bull": 0.2, "mixed": 0.6, "stress": 0.2}, promote_at_excess_sharpe=0.0
+            ),
+            CurriculumStage(name="stress", mix={"mixed": 0.5, "stress": 0.5}),
+        ],
+        min_length=1,
+    )
+    stress_windows: list[StressWindow] = Field(
+        default_factory=lambda: [
+            StressWindow(name="china_devaluation", start=dt.date(2015, 8, 10), end=dt.date(2016, 2, 29)),
+            StressWindow(name="ilfs_default", start=dt.date(2018, 9, 1), end=dt.date(2018, 12, 31)),
+            StressWindow(name="covid_crash", start=dt.date(2020, 2, 20), end=dt.date(2020, 5, 29)),
+            StressWindow(name="rbi_rate_hikes", start=dt.date(2022, 5, 4), end=dt.date(2023, 2, 8)),
+        ]
+    )
+
+
+class RlConfig(_Model):
+    """Phases 3-5: macro PPO, micro TD3 + HER, alternating fine-tuning (see docs/rl.md)."""
+
+    algo: Literal["ppo", "recurrent_ppo"] = "ppo"
+    macro_timesteps: int = Field(8192, ge=1, description="Phase 3 macro (weekly) steps")
+    macro_learning_rate: float = Field(3e-4, gt=0)
+    macro_n_steps: int = Field(256, ge=2)
+    macro_batch_size: int = Field(64, ge=2)
+    macro_n_epochs: int = Field(5, ge=1)
+    macro_gamma: float = Field(0.9, gt=0, le=1)
+    macro_clip_range: float = Field(0.1, gt=0)
+    macro_log_std_init: float = Field(-1.0, description="Initial log std of the macro action noise")
+    micro_timesteps: int = Field(20000, ge=1, description="Phase 4 micro (daily) steps")
+    micro_learning_rate: float = Field(3e-5, gt=0)
+    micro_batch_size: int = Field(128, ge=1)
+    micro_buffer_size: int = Field(100_000, ge=100)
+    micro_learning_starts: int = Field(500, ge=0)
+    micro_train_freq: int = Field(4, ge=1)
+    micro_gamma: float = Field(0.9, gt=0, le=1)
+    micro_action_noise: float = Field(0.1, ge=0, description="Std of the Gaussian exploration noise on logits")
+    micro_actor_warmup_steps: int = Field(
+        1000, ge=0, description="Steps during which only the critics learn (the pretrained actor is held)"
+    )
+    her_n_sampled_goal: int = Field(4, ge=1)
+    micro_goal_matching: bool = Field(
+        True, description="Inside the hierarchy, rescale the micro allocation so each sector holds its macro weight"
+    )
+    micro_rebalance_days: int = Field(5, ge=1, description="The frozen micro layer trades every this many sessions")
+    normalize_reward: bool = Field(True, description="VecNormalize reward scaling for PPO (statistics saved)")
+    eval_every_steps: int = Field(512, ge=1, description="Macro steps between validation evaluations")
+    micro_eval_every_steps: int = Field(5000, ge=1, description="Micro steps between validation evaluations")
+    phase5_rounds: int = Field(3, ge=1)
+    phase5_macro_timesteps: int = Field(2048, ge=1)
+    phase5_micro_timesteps: int = Field(5000, ge=1)
+    patience: int = Field(2, ge=1, description="Phase 5 rounds without a validation-Sharpe gain before stopping")
+    output_dir: str = Field("artifacts/rl", description="SB3 zips and normalisation statistics (repo-relative)")
+    curriculum: CurriculumConfig = CurriculumConfig()
 
 
 class Config(_Model):
@@ -236,6 +327,7 @@ class Config(_Model):
     env: EnvConfig = EnvConfig()
     pretrain: PretrainConfig = PretrainConfig()
     backtest: BacktestConfig = BacktestConfig()
+    rl: RlConfig = RlConfig()
 
     def warehouse_path(self) -> Path:
         """Absolute warehouse path; relative paths are taken from the repository root."""

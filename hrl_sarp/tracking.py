@@ -58,7 +58,10 @@ def setup(cfg: Config) -> str:
     mlflow.set_tracking_uri(tracking_uri(cfg))
     experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
     if experiment is None:
-        return mlflow.create_experiment(cfg.tracking.experiment, artifact_location=artifact_location(cfg))
+        created = mlflow.create_experiment(cfg.tracking.experiment, artifact_location=artifact_location(cfg))
+        # nested runs started without an experiment id land in the active experiment: make it this one
+        mlflow.set_experiment(experiment_id=created)
+        return created
     mlflow.set_experiment(cfg.tracking.experiment)
     return experiment.experiment_id
 
@@ -119,3 +122,54 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
     clean = {k: float(v) for k, v in metrics.items() if v is not None}
     if clean:
         mlflow.log_metrics(clean, step=step)
+
+
+SNAPSHOT_TAG = "data_snapshot_hash"
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    """Tag the active run (e.g. ``data_snapshot_hash``, ``build_id``); ``None`` values are skipped."""
+    import mlflow
+
+    clean = {k: str(v) for k, v in tags.items() if v is not None}
+    if clean:
+        mlflow.set_tags(clean)
+
+
+def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
+    """Log one local file (checkpoint, plot, report) to the active run."""
+    import mlflow
+
+    mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def write_config_yaml(cfg: Config, path: str | Path) -> Path:
+    """The resolved configuration as YAML (what the run actually used)."""
+    import yaml
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    return path
+
+
+def save_loss_curves(history: dict[str, list[float]], path: str | Path, title: str = "") -> Path:
+    """Plot per-epoch curves (one line per key, x = epoch) to a PNG with the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, values in history.items():
+        ax.plot(range(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
