@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export DO_NOT_TRACK := 1
+# `make up`: local Prefect server + worker + MLflow UI on 127.0.0.1 (ports overridable: make up PREFECT_PORT=4300).
+PREFECT_PORT ?= 4200
+MLFLOW_PORT ?= 5000
 
 .PHONY: install demo test test-fast lint format bench up down clean
 
@@ -39,6 +42,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+up: $(STAMP)
+	PREFECT_PORT=$(PREFECT_PORT) MLFLOW_PORT=$(MLFLOW_PORT) BIN=$(CURDIR)/$(BIN) scripts/stack_up.sh
+
+down:
+	scripts/stack_down.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
