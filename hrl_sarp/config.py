@@ -278,15 +278,18 @@ class RlConfig(_Model):
 
     algo: Literal["ppo", "recurrent_ppo"] = "ppo"
     macro_timesteps: int = Field(8192, ge=1, description="Phase 3 macro (weekly) steps")
-    macro_learning_rate: float = Field(3e-4, gt=0)
+    macro_learning_rate: float = Field(1e-4, gt=0)
     macro_n_steps: int = Field(256, ge=2)
     macro_batch_size: int = Field(64, ge=2)
     macro_n_epochs: int = Field(5, ge=1)
     macro_gamma: float = Field(0.9, gt=0, le=1)
     macro_clip_range: float = Field(0.1, gt=0)
-    macro_log_std_init: float = Field(-1.0, description="Initial log std of the macro action noise")
+    macro_log_std_init: float = Field(-1.5, description="Initial log std of the macro action noise")
+    macro_tilt_init: float = Field(
+        0.5, ge=0, le=1, description="PPO starts from the Phase 1 sector logits times this (shrunk pretrained tilts)"
+    )
     micro_timesteps: int = Field(20000, ge=1, description="Phase 4 micro (daily) steps")
-    micro_learning_rate: float = Field(3e-5, gt=0)
+    micro_learning_rate: float = Field(1e-5, gt=0)
     micro_batch_size: int = Field(128, ge=1)
     micro_buffer_size: int = Field(100_000, ge=100)
     micro_learning_starts: int = Field(500, ge=0)

@@ -8,7 +8,7 @@ strategy faces the same constraints and costs.
 
 The benchmark buy-and-hold is not a weight function: the benchmark is an index, not a tradable stock, so the engine
 uses its return series directly (fully invested, no costs; see :func:`hrl_sarp.backtest.engine.run_benchmark`).
-Flat RL (one PPO over all stocks) is not here yet: it needs the RL training stages.
+Flat RL (one PPO over all stocks, trained per fold and seed) lives in :mod:`hrl_sarp.backtest.flat_rl`.
 """
 
 from __future__ import annotations

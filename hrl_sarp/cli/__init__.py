@@ -17,7 +17,7 @@ from typing import Any
 from hrl_sarp.errors import HrlSarpError
 
 # Subcommand modules, in the order they appear in --help.
-COMMAND_MODULES = ["demo", "ingest", "features", "gnn", "train", "stack"]
+COMMAND_MODULES = ["demo", "ingest", "features", "gnn", "train", "backtest", "stack"]
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 

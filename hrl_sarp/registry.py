@@ -1,0 +1,258 @@
+"""The trained system as a registered MLflow pyfunc model, with ``champion`` / ``challenger`` aliases.
+
+Load it anywhere::
+
+    import mlflow, pandas as pd
+    model = mlflow.pyfunc.load_model("models:/hrl-sarp@champion")
+    weights = model.predict(pd.DataFrame({"date": ["2024-06-28"]}))   # one row per date: symbols..., cash
+
+``predict`` takes a DataFrame with a ``date`` column and optional ``warehouse`` (DuckDB file; default
+``HRL_SARP_WAREHOUSE``, else the path in the model's config) and ``build_id`` columns (default: the latest complete
+feature build). For each date it uses the last session on or before it and returns the target weights of
+:meth:`hrl_sarp.system.TrainedSystem.target_weights` — the same function the backtest and the rebalance call.
+
+Aliases (MLflow 3 has no stages): a newly registered version becomes ``champion`` only when its validation Sharpe
+beats the current champion's — both measured on the new version's validation rows when the champion fits the same
+feature build, else against the champion's recorded ``val_sharpe`` tag; otherwise it becomes ``challenger``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+try:  # mlflow is a dependency, but keep the library importable for pure-numpy users of the module's helpers
+    from mlflow.pyfunc import PythonModel
+except ImportError:  # pragma: no cover
+    PythonModel = object  # type: ignore[assignment,misc]
+
+MODEL_NAME = "hrl-sarp"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+ARTIFACT_NAME = "system"
+LOGGED_MODEL_NAME = "hrl_sarp_system"
+CASH = "cash"
+
+
+def rows_for_dates(dates: np.ndarray, asked: pd.Series) -> np.ndarray:
+    """(K,) row of the last session on or before each asked date; ``dates`` (T,) ascending datetime64."""
+    days = np.asarray(dates).astype("datetime64[D]")
+    wanted = pd.to_datetime(asked).to_numpy().astype("datetime64[D]")
+    rows = np.searchsorted(days, wanted, side="right") - 1
+    if (rows < 0).any():
+        first = pd.Timestamp(wanted[rows < 0][0]).date()
+        from hrl_sarp.errors import InputError
+
+        raise InputError(f"date {first} is before the first session of the feature build ({days[0]})")
+    return rows
+
+
+def weights_frame(symbols: np.ndarray, dates: list[Any], as_of: list[Any], weights: np.ndarray) -> pd.DataFrame:
+    """Wide frame: ``date`` (asked), ``as_of`` (session used), one column per symbol, ``cash`` = 1 - invested."""
+    frame = pd.DataFrame(weights, columns=[str(s) for s in symbols])
+    frame[CASH] = 1.0 - weights.sum(axis=1)
+    frame.insert(0, "as_of", pd.to_datetime(as_of))
+    frame.insert(0, "date", pd.to_datetime(dates))
+    return frame
+
+
+class HrlSarpModel(PythonModel):
+    """MLflow pyfunc wrapper of :class:`hrl_sarp.system.TrainedSystem` (artifact ``system`` = the system folder)."""
+
+    def load_context(self, context: Any) -> None:
+        from hrl_sarp.system import TrainedSystem
+
+        self.system = TrainedSystem(context.artifacts[ARTIFACT_NAME])
+        self._inputs: dict[tuple[str, str | None], Any] = {}
+
+    def _warehouse(self, value: Any) -> str:
+        if isinstance(value, str) and value:
+            return value
+        return os.environ.get("HRL_SARP_WAREHOUSE") or str(self.system.cfg.warehouse_path())
+
+    def _load(self, warehouse: str, build_id: str | None) -> Any:
+        from hrl_sarp.system import load_system_inputs
+
+        key = (warehouse, build_id)
+        if key not in self._inputs:
+            self._inputs = {key: load_system_inputs(warehouse, build_id)}
+        return self._inputs[key]
+
+    def predict(self, context, model_input, params=None):  # no type hints: MLflow would infer a signature from them
+        frame = pd.DataFrame(model_input)
+        if "date" not in frame.columns:
+            from hrl_sarp.errors import InputError
+
+            raise InputError("model input needs a 'date' column (YYYY-MM-DD)")
+        out = []
+        warehouses = frame["warehouse"] if "warehouse" in frame.columns else pd.Series([None] * len(frame))
+        builds = frame["build_id"] if "build_id" in frame.columns else pd.Series([None] * len(frame))
+        for i in range(len(frame)):
+            build = builds.iloc[i] if isinstance(builds.iloc[i], str) and builds.iloc[i] else None
+            arrays, embeddings, _ = self._load(self._warehouse(warehouses.iloc[i]), build)
+            row = int(rows_for_dates(arrays.dates, frame["date"].iloc[i : i + 1])[0])
+            weights = self.system.target_weights(arrays, embeddings, row)
+            out.append(weights_frame(arrays.symbols, [frame["date"].iloc[i]], [arrays.dates[row]], weights[None]))
+        return pd.concat(out, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Outcome of :func:`register_system`."""
+
+    name: str
+    version: str
+    alias: str  # champion | challenger
+    val_sharpe: float
+    previous_champion: str | None
+    champion_val_sharpe: float | None  # the previous champion's score it was compared with
+    model_uri: str  # models:/<name>/<version>
+    run_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def current_champion(name: str = MODEL_NAME) -> Any:
+    """The model version holding the ``champion`` alias, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _client().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def validation_sharpe(system: Any, arrays: Any, embeddings: np.ndarray, val_range: tuple[int, int]) -> float:
+    """Sharpe of one deterministic hierarchy rollout over ``val_range`` rows (the RL stages' validation metric)."""
+    from hrl_sarp.envs.simulator import MarketArrays
+    from hrl_sarp.rl.evaluation import SystemEvaluator
+    from hrl_sarp.rl.joint import single_thread
+    from hrl_sarp.rl.layers import PolicyMicroLayer
+
+    system.check_compatible(arrays, embeddings)
+    market = MarketArrays.from_features(arrays, system.cfg.risk)
+    evaluator = SystemEvaluator(arrays, system.cfg, embeddings, val_range, market)
+    with single_thread():
+        return float(
+            evaluator.sharpe(system.macro_actor, PolicyMicroLayer(system.micro_actor, arrays, market, system.cfg))
+        )
+
+
+def val_rows(system: Any, arrays: Any) -> tuple[int, int]:
+    """(first, last) rows of ``arrays`` inside the system's validation dates."""
+    days = np.asarray(arrays.dates).astype("datetime64[D]")
+    first = int(np.searchsorted(days, np.datetime64(system.meta["val_first_date"], "D"), side="left"))
+    last = int(np.searchsorted(days, np.datetime64(system.meta["val_last_date"], "D"), side="right")) - 1
+    return first, last
+
+
+def _champion_score(champion: Any, new_system: Any, inputs: tuple[Any, np.ndarray] | None) -> float | None:
+    """The champion's validation Sharpe on the new system's validation rows when it fits the same build, else its
+    recorded ``val_sharpe`` tag (None when it has neither)."""
+    if inputs is not None:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        from hrl_sarp.errors import HrlSarpError
+
+        try:
+            model = mlflow.pyfunc.load_model(f"models:/{champion.name}/{champion.version}")
+            system = model.unwrap_python_model().system
+            arrays, embeddings = inputs
+            return validation_sharpe(system, arrays, embeddings, val_rows(new_system, arrays))
+        except (HrlSarpError, OSError, MlflowException):  # a champion that cannot be loaded or scored here
+            pass
+    tag = (champion.tags or {}).get("val_sharpe")
+    return None if tag in (None, "", "None") else float(tag)
+
+
+def register_system(
+    folder: str | Path,
+    name: str = MODEL_NAME,
+    inputs: tuple[Any, np.ndarray] | None = None,
+    tags: dict[str, str] | None = None,
+) -> Registration:
+    """Log the system folder as a pyfunc model in the active MLflow run, register it as ``name`` and set its alias.
+
+    ``inputs``: ``(arrays, embeddings (W, S, D))`` of the feature build, to score the new system and the current
+    champion on the same validation rows; without them the recorded ``val_sharpe`` of the system folder is used.
+    """
+    import mlflow
+
+    from hrl_sarp.system import TrainedSystem
+
+    system = TrainedSystem(folder)
+    if inputs is not None:
+        score = validation_sharpe(system, inputs[0], inputs[1], val_rows(system, inputs[0]))
+    elif system.val_sharpe is not None:
+        score = system.val_sharpe
+    else:
+        from hrl_sarp.errors import HrlSarpError
+
+        raise HrlSarpError(f"{folder}: no validation Sharpe recorded and no inputs to compute it")
+    champion = current_champion(name)
+    champion_score = _champion_score(champion, system, inputs) if champion is not None else None
+    info = mlflow.pyfunc.log_model(
+        name=LOGGED_MODEL_NAME,
+        python_model=HrlSarpModel(),
+        artifacts={ARTIFACT_NAME: str(folder)},
+        registered_model_name=name,
+        pip_requirements=["hrl-sarp"],
+    )
+    version = str(info.registered_model_version)
+    client = _client()
+    version_tags = {
+        "val_sharpe": repr(float(score)),
+        "build_id": str(system.meta.get("build_id")),
+        "system_kind": system.kind,
+        "config_hash": str(system.meta.get("config_hash")),
+        "gnn_model_version": str(system.meta.get("gnn_model_version")),
+        **(tags or {}),
+    }
+    if champion is not None:
+        version_tags["compared_with_champion"] = f"v{champion.version}: {champion_score!r}"
+    for key, value in version_tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    wins = champion is None or champion_score is None or score > champion_score
+    alias = CHAMPION if wins else CHALLENGER
+    client.set_registered_model_alias(name, alias, version)
+    active = mlflow.active_run()
+    return Registration(
+        name=name,
+        version=version,
+        alias=alias,
+        val_sharpe=float(score),
+        previous_champion=None if champion is None else str(champion.version),
+        champion_val_sharpe=champion_score,
+        model_uri=f"models:/{name}/{version}",
+        run_id=None if active is None else active.info.run_id,
+    )
+
+
+def load_champion(name: str = MODEL_NAME, alias: str = CHAMPION) -> Any:
+    """``(pyfunc model, model version)`` for ``models:/<name>@<alias>``; a one-line error when none exists."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from hrl_sarp.errors import WarehouseStateError
+
+    try:
+        version = _client().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        raise WarehouseStateError(
+            f"no registered model '{name}@{alias}' in the MLflow store: run `hrl-sarp train` and `hrl-sarp backtest` "
+            "(or `make demo`) first"
+        ) from None
+    return mlflow.pyfunc.load_model(f"models:/{name}@{alias}"), version

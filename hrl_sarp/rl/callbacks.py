@@ -1,0 +1,75 @@
+"""SB3 callbacks: periodic validation Sharpe of the whole hierarchy, best-model tracking, curriculum promotion."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from hrl_sarp.rl.curriculum import Curriculum
+
+
+class ValidationSharpeCallback(BaseCallback):
+    """Every ``eval_every`` environment steps (and once at the end of training) call ``evaluate(model) ->
+    validation Sharpe``, record it as ``eval/val_sharpe`` (plus the best so far and the curriculum stage and mix) in
+    the SB3 logger, keep a copy of the best policy's parameters and move the curriculum on (its thresholds are on
+    the excess over ``reference_sharpe``, the equal-weight Sharpe).
+
+    ``history``: ``[{"timesteps", "val_sharpe", "stage"}]``; ``best_sharpe`` / ``best_state`` / ``best_timesteps``.
+    """
+
+    def __init__(
+        self,
+        evaluate: Callable[[Any], float],
+        eval_every: int,
+        curriculum: Curriculum | None = None,
+        initial_best: float = float("-inf"),
+        reference_sharpe: float = 0.0,
+        verbose: int = 0,
+    ):
+        super().__init__(verbose)
+        self.evaluate = evaluate
+        self.eval_every = max(1, int(eval_every))
+        self.curriculum = curriculum
+        self.reference_sharpe = reference_sharpe
+        self.best_sharpe = initial_best
+        self.best_state: dict[str, Any] | None = None
+        self.best_timesteps = 0
+        self.history: list[dict[str, Any]] = []
+        self._last_eval = 0
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self._last_eval >= self.eval_every:
+            self.run_eval()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.num_timesteps != self._last_eval:
+            self.run_eval()
+
+    def run_eval(self) -> float:
+        self._last_eval = self.num_timesteps
+        value = float(self.evaluate(self.model))
+        stage = self.curriculum.stage_name if self.curriculum is not None else "none"
+        self.history.append({"timesteps": int(self.num_timesteps), "val_sharpe": value, "stage": stage})
+        if value > self.best_sharpe:
+            self.best_sharpe = value
+            self.best_timesteps = int(self.num_timesteps)
+            self.best_state = copy.deepcopy(self.model.policy.state_dict())
+        self.logger.record("eval/val_sharpe", value)
+        self.logger.record("eval/best_val_sharpe", self.best_sharpe)
+        if self.curriculum is not None:
+            for key, val in self.curriculum.metrics().items():
+                self.logger.record(key, val)
+            self.curriculum.update(value - self.reference_sharpe)
+        self.logger.dump(self.num_timesteps)
+        return value
+
+    def restore_best(self) -> bool:
+        """Load the best policy parameters seen (if any evaluation beat ``initial_best``); True when restored."""
+        if self.best_state is None:
+            return False
+        self.model.policy.load_state_dict(self.best_state)
+        return True

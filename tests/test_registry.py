@@ -1,0 +1,120 @@
+"""The registered MLflow model: loading ``models:/hrl-sarp@champion`` in a fresh process reproduces the backtest's
+weights for a date; the champion alias moves only for a better validation Sharpe."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrl_sarp.config import REPO_ROOT
+from tests.system_fixture import build_system, build_warehouse, fast_config
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("registry")
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    cfg = fast_config(root)
+    build_warehouse(cfg)
+    folder = build_system(cfg, root / "system", seed=0, sb3=True)
+    yield cfg, folder, root
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+def _predict_in_fresh_process(root: Path, warehouse: Path, dates: list[str]) -> list[dict]:
+    script = (
+        "import json, sys, mlflow, pandas as pd\n"
+        "model = mlflow.pyfunc.load_model('models:/hrl-sarp@champion')\n"
+        "out = model.predict(pd.DataFrame({'date': sys.argv[1:]}))\n"
+        "out['date'] = out['date'].astype(str); out['as_of'] = out['as_of'].astype(str)\n"
+        "print('RESULT ' + json.dumps(out.to_dict('records')))\n"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}", "HRL_SARP_WAREHOUSE": str(warehouse)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *dates], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+def test_champion_in_fresh_process_reproduces_backtest_weights(setup):
+    from hrl_sarp import tracking
+    from hrl_sarp.backtest.evaluate import evaluate
+    from hrl_sarp.registry import CHAMPION, register_system
+    from hrl_sarp.system import TrainedSystem, load_system_inputs
+
+    cfg, folder, root = setup
+    arrays, embeddings, _ = load_system_inputs(cfg.warehouse_path())
+    system = TrainedSystem(folder)
+    assert system.kind == "rl"
+    evaluation = evaluate(arrays, cfg, system, embeddings, seeds=[0])
+    with tracking.stage_run(cfg, "register-test"):
+        registration = register_system(folder, inputs=(arrays, embeddings))
+    assert registration.alias == CHAMPION and registration.previous_champion is None
+
+    first_row = evaluation.plan.test_start - 1
+    later_row = sorted(evaluation.hrl_targets)[5]
+    rows = [first_row, later_row]
+    dates = [str(arrays.dates[r]) for r in rows]
+    predicted = _predict_in_fresh_process(root, cfg.warehouse_path(), dates)
+    symbols = [str(s) for s in arrays.symbols]
+    for row, record in zip(rows, predicted, strict=True):
+        weights = np.array([record[s] for s in symbols])
+        target = evaluation.hrl_targets[row]
+        assert record["as_of"].startswith(str(arrays.dates[row]))
+        np.testing.assert_allclose(weights, target, rtol=0, atol=1e-10)
+        assert record["cash"] == pytest.approx(1.0 - target.sum(), abs=1e-12)
+        assert target.std() > 1e-4  # a real allocation, not a constant
+    # the first decision starts from cash with the gate open: the simulator executes exactly the target
+    executed = evaluation.result.results["hrl_sarp"][0].weights[0]
+    np.testing.assert_allclose(executed, evaluation.hrl_targets[first_row], rtol=0, atol=1e-10)
+
+
+def test_champion_moves_only_for_a_better_validation_sharpe(setup, tmp_path):
+    from mlflow import MlflowClient
+
+    from hrl_sarp import tracking
+    from hrl_sarp.registry import CHALLENGER, CHAMPION, MODEL_NAME, current_champion, register_system
+    from hrl_sarp.system import SYSTEM_FILE, load_system_inputs
+
+    cfg, folder, _ = setup
+    arrays, embeddings, _ = load_system_inputs(cfg.warehouse_path())
+    tracking.setup(cfg)
+    with tracking.stage_run(cfg, "register-test"):
+        if current_champion() is None:
+            register_system(folder, inputs=(arrays, embeddings))
+        champion = current_champion()
+        score = float(champion.tags["val_sharpe"])
+
+        # the same system again, scored on the same rows: a tie is not a win
+        again = register_system(folder, inputs=(arrays, embeddings))
+        assert again.alias == CHALLENGER
+        assert again.champion_val_sharpe == pytest.approx(score, abs=1e-12)
+
+        def variant(name: str, delta: float) -> Path:
+            copy = shutil.copytree(folder, tmp_path / name)
+            meta = json.loads((copy / SYSTEM_FILE).read_text())
+            meta["val_sharpe"] = score + delta
+            (copy / SYSTEM_FILE).write_text(json.dumps(meta))
+            return copy
+
+        worse = register_system(variant("worse", -0.5))
+        assert worse.alias == CHALLENGER and worse.previous_champion == str(champion.version)
+        better = register_system(variant("better", +0.5))
+        assert better.alias == CHAMPION and better.champion_val_sharpe == pytest.approx(score)
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == better.version
+    assert str(client.get_model_version_by_alias(MODEL_NAME, CHALLENGER).version) == worse.version
+    assert float(client.get_model_version(MODEL_NAME, better.version).tags["val_sharpe"]) == pytest.approx(score + 0.5)

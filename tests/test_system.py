@@ -1,0 +1,68 @@
+"""TrainedSystem: a folder round trip, decisions from data up to t only, caps, and a one-line misfit error."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hrl_sarp.system import TrainedSystem, TrainedSystemError, system_from_hierarchy
+from tests.rl.conftest import make_hierarchy, small_config
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from hrl_sarp.rl.runner import attach_macro, attach_micro
+
+    cfg = small_config()
+    h = make_hierarchy(cfg, seed=3)
+    attach_macro(h)
+    attach_micro(h)
+    folder = system_from_hierarchy(h, tmp_path_factory.mktemp("system") / "sys")
+    return h, TrainedSystem(folder)
+
+
+def test_folder_round_trip_and_caps(built):
+    h, system = built
+    arrays, emb = h.inputs.arrays, h.inputs.embeddings
+    assert system.kind == "rl" and system.val_sharpe == pytest.approx(h.val_sharpe())
+    risk = system.cfg.risk
+    for t in (int(arrays.week_end_index[10]), int(arrays.week_end_index[10]) + 2, arrays.n_dates - 1):
+        w = system.target_weights(arrays, emb, t)
+        assert (w >= 0).all() and w.max() <= risk.stock_cap + 1e-9 and w.sum() <= 1 - risk.min_cash + 1e-9
+        sectors = np.bincount(arrays.stock_sector, weights=w, minlength=arrays.n_sectors)
+        assert sectors.max() <= risk.sector_cap + 1e-9
+        assert (w[~arrays.tradable[t]] == 0).all()
+    goals = system.sector_weights(arrays, emb, arrays.n_dates - 1)
+    assert goals.sum() == pytest.approx(1.0) and system.regime(arrays, emb, 5) in ("Bull", "Bear", "Sideways")
+
+
+def test_decision_at_t_ignores_later_data(built):
+    h, system = built
+    arrays, emb = h.inputs.arrays, h.inputs.embeddings
+    t = int(arrays.week_end_index[20]) + 1  # a row inside a week
+    before = system.target_weights(arrays, emb, t)
+    later = dataclasses.replace(
+        arrays,
+        stock_features=arrays.stock_features.copy(),
+        macro=arrays.macro.copy(),
+        close=arrays.close.copy(),
+        stock_returns=arrays.stock_returns.copy(),
+    )
+    later.stock_features[t + 1 :] += 2.0
+    later.macro[t + 1 :] -= 1.0
+    later.close[t + 1 :] *= 1.3
+    later.stock_returns[t + 1 :] += 0.01
+    emb_later = emb.copy()
+    emb_later[np.asarray(arrays.week_end_index) > t] += 5.0
+    np.testing.assert_array_equal(system.target_weights(later, emb_later, t), before)
+    assert not np.allclose(system.target_weights(later, emb_later, arrays.n_dates - 1), before)
+
+
+def test_misfit_build_is_a_one_line_error(built):
+    h, system = built
+    arrays = dataclasses.replace(h.inputs.arrays, symbols=np.array([f"X{i}" for i in range(h.inputs.arrays.n_stocks)]))
+    with pytest.raises(TrainedSystemError, match="symbols differ") as info:
+        system.target_weights(arrays, h.inputs.embeddings, 10)
+    assert "\n" not in str(info.value) and "retrain" in str(info.value)
