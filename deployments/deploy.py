@@ -40,7 +40,7 @@ class DeploymentSpec:
         return f"{self.flow_name}/{self.name}"
 
 
-# NSE trades 09:15-15:30 IST. The rebalance deployment (Fridays) joins this list with the rebalance flow.
+# NSE trades 09:15-15:30 IST.
 DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         flow_name="train-all",
@@ -56,6 +56,14 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         entrypoint="flows/ingest.py:ingest_flow",
         cron="0 17 * * 1-5",
         description="Ingest the day's data on weekdays at 17:00 IST, after the 15:30 close.",
+        parameters={"profile": "demo"},
+    ),
+    DeploymentSpec(
+        flow_name="rebalance",
+        name="friday",
+        entrypoint="flows/rebalance.py:rebalance_flow",
+        cron="30 17 * * 5",
+        description="Champion -> next week's target weights and orders, Fridays 17:30 IST after the ingest.",
         parameters={"profile": "demo"},
     ),
 )

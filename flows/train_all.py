@@ -98,6 +98,12 @@ def _checkpoints_present(con: Any, summary: Summary) -> bool:
     return set(paths) <= recorded
 
 
+def _report_present(con: Any, summary: Summary) -> bool:
+    """The backtest's HTML report is still on disk (the registered model lives in MLflow, not the warehouse)."""
+    report = summary.get("report")
+    return bool(report) and Path(report).is_file()
+
+
 def _always(con: Any, summary: Summary) -> bool:
     return True
 
@@ -186,6 +192,43 @@ STAGES: tuple[Stage, ...] = (
         ),
         validate=_checkpoints_present,
         fingerprint=("runs",),
+    ),
+    Stage(
+        name="rl",
+        flow="flows.rl:rl",
+        code=(
+            *_COMMON_CODE,
+            "warehouse/migrations/004_models.sql",
+            "hrl_sarp/rl",
+            "hrl_sarp/envs",
+            "hrl_sarp/policies",
+            "hrl_sarp/training",
+            "hrl_sarp/features/loader.py",
+            "tasks/rl.py",
+            "flows/rl.py",
+        ),
+        validate=_checkpoints_present,
+        fingerprint=("runs",),
+    ),
+    Stage(
+        name="backtest",
+        flow="flows.backtest:backtest",
+        code=(
+            *_COMMON_CODE,
+            "warehouse/migrations/005_rebalance.sql",
+            "hrl_sarp/backtest",
+            "hrl_sarp/reporting",
+            "hrl_sarp/system.py",
+            "hrl_sarp/registry.py",
+            "hrl_sarp/rl",
+            "hrl_sarp/envs",
+            "hrl_sarp/policies",
+            "schemas/backtest.py",
+            "tasks/backtest.py",
+            "flows/backtest.py",
+        ),
+        validate=_report_present,
+        fingerprint=("report",),
     ),
 )
 

@@ -62,6 +62,11 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     print()
     print(format_table(result["stages"]))
     print()
+    backtest = backtest_summary(result)
+    if backtest:
+        print(f"Backtest, out of sample ({backtest.get('split', 'split not recorded')}):")
+        print(format_strategies(backtest.get("strategies", {})))
+        print()
     print("Where to look:")
     for key, value in where.items():
         print(f"  {key:<10} {value}")
@@ -73,6 +78,33 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         "stages_cached": sum(s["status"] == "cached" for s in result["stages"]),
         "stages_run": sum(s["status"] != "cached" for s in result["stages"]),
     }
+
+
+STRATEGY_COLUMNS = ("sharpe", "cagr", "volatility", "max_drawdown", "calmar", "turnover", "cost_drag")
+
+
+def backtest_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The backtest stage's summary (``summary.json`` beside its report), or {} when there is none."""
+    import json
+    from pathlib import Path
+
+    report = result.get("report")
+    summary_file = Path(report).parent / "summary.json" if report else None
+    if summary_file is None or not summary_file.is_file():
+        return {}
+    return json.loads(summary_file.read_text())
+
+
+def format_strategies(strategies: dict[str, dict[str, float]]) -> str:
+    """One row per strategy (best Sharpe first) with the headline metrics of the backtest."""
+    rows = [("strategy", *STRATEGY_COLUMNS)]
+    ordered = sorted(strategies.items(), key=lambda item: -float(item[1].get("sharpe", float("-inf"))))
+    for name, metrics in ordered:
+        rows.append((name, *(f"{float(metrics.get(c, float('nan'))):.3f}" for c in STRATEGY_COLUMNS)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
 
 
 def format_table(stages: list[dict[str, Any]]) -> str:

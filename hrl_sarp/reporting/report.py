@@ -101,7 +101,11 @@ def plot_sector_weights(
     """Stacked area of (K, S) sector weights over K dates (cash is the gap to 1)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
-    ax.stackplot(_as_datetime(dates), np.clip(sector_weights, 0.0, None).T, labels=[str(s) for s in sectors])
+    # tab20 keeps up to 20 sectors distinguishable (tab10, the default cycle, repeats after 10)
+    colours = plt.get_cmap("tab20")(np.arange(len(sectors)) % 20)
+    ax.stackplot(
+        _as_datetime(dates), np.clip(sector_weights, 0.0, None).T, labels=[str(s) for s in sectors], colors=colours
+    )
     ax.set_ylim(0, 1)
     ax.set_title(title)
     ax.set_ylabel("weight")

@@ -57,3 +57,22 @@ def test_stack_urls_only_while_the_server_pid_is_alive(tmp_path, monkeypatch):
     assert stack_urls() == {"PREFECT_UI_URL": "http://127.0.0.1:4200"}
     (tmp_path / "prefect-server.pid").write_text("999999999")
     assert stack_urls() == {}
+
+
+def test_strategy_table_orders_by_sharpe_and_reads_the_backtest_summary(tmp_path):
+    import json
+
+    from hrl_sarp.cli.demo import STRATEGY_COLUMNS, backtest_summary, format_strategies
+
+    strategies = {
+        "equal_weight": {c: 0.5 for c in STRATEGY_COLUMNS},
+        "hrl_sarp": {**{c: 0.25 for c in STRATEGY_COLUMNS}, "sharpe": 0.9},
+    }
+    (tmp_path / "summary.json").write_text(json.dumps({"split": "2 folds", "strategies": strategies}))
+    (tmp_path / "report.html").write_text("<html></html>")
+    loaded = backtest_summary({"report": str(tmp_path / "report.html")})
+    assert loaded["split"] == "2 folds"
+    lines = format_strategies(loaded["strategies"]).splitlines()
+    assert lines[0].split() == ["strategy", *STRATEGY_COLUMNS]
+    assert lines[2].split()[:2] == ["hrl_sarp", "0.900"] and lines[3].split()[:2] == ["equal_weight", "0.500"]
+    assert backtest_summary({}) == {}

@@ -10,7 +10,7 @@ def test_every_deployment_has_its_cron_and_timezone(prefect_harness):
 
     applied = apply()
 
-    assert set(applied) == {"train-all/weekly", "ingest/weekday-close"}
+    assert set(applied) == {"train-all/weekly", "ingest/weekday-close", "rebalance/friday"}
     with get_client(sync_client=True) as client:
         pool = client.read_work_pool(WORK_POOL)
         assert pool.type == "process"
@@ -32,6 +32,9 @@ def test_schedules_are_after_the_close_and_on_the_right_days():
     minute, hour, _, _, weekdays = by_name["ingest/weekday-close"].cron.split()
     assert (int(hour), int(minute)) > (15, 30) and weekdays == "1-5"
     assert by_name["train-all/weekly"].cron.split()[4] == "6"
+    minute, hour, _, _, weekdays = by_name["rebalance/friday"].cron.split()
+    assert weekdays == "5" and (int(hour), int(minute)) > (17, 0)  # Fridays, after the weekday ingest
+    assert set(by_name) == {"train-all/weekly", "ingest/weekday-close", "rebalance/friday"}
 
 
 def test_applying_twice_updates_in_place(prefect_harness):
