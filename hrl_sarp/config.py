@@ -36,7 +36,17 @@ class SyntheticConfig(_Model):
     end: dt.date = dt.date(2024, 12, 31)
     sectors: list[str] = Field(
         default_factory=lambda: [
-            "IT", "Financials", "Auto", "Pharma", "FMCG", "Energy", "Metals", "Realty", "Media", "Telecom", "Infra",
+            "IT",
+            "Financials",
+            "Auto",
+            "Pharma",
+            "FMCG",
+            "Energy",
+            "Metals",
+            "Realty",
+            "Media",
+            "Telecom",
+            "Infra",
         ],
         min_length=2,
     )
@@ -161,7 +171,9 @@ class RewardConfig(_Model):
     micro_mix: dict[str, float] = Field(default_factory=lambda: {"micro": 0.5, "portfolio": 0.3, "value": 0.2})
     sharpe_window_days: int = Field(5, ge=2, description="Daily returns in Sharpe_week")
     sharpe_std_floor: float = Field(1e-4, gt=0, description="Floor on the daily std in Sharpe_week")
-    portfolio_window_days: int = Field(20, ge=2, description="Trailing daily returns for Calmar and CVaR95 in R_portfolio")
+    portfolio_window_days: int = Field(
+        20, ge=2, description="Trailing daily returns for Calmar and CVaR95 in R_portfolio"
+    )
     calmar_drawdown_floor: float = Field(0.01, gt=0, description="Floor on the drawdown in the Calmar ratio")
 
 

@@ -73,7 +73,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     execute(
         con,
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-        "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+        "applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)",
     )
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
@@ -115,8 +115,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key:
         same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM f.{c}" for c in columns)
         changed = fetch_one(
             con,
-            f"SELECT count(*) FROM _upsert_frame f WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {table} t WHERE {join} AND {same})",
+            f"SELECT count(*) FROM _upsert_frame f WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {join} AND {same})",
         )[0]
         if changed:
             execute(con, f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM _upsert_frame")

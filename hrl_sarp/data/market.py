@@ -38,14 +38,36 @@ TABLE_KEYS: dict[str, list[str]] = {
 
 # Macro series names the feature builder understands (a source may supply any subset).
 MACRO_SERIES = [
-    "india_vix", "fii_flow", "dii_flow", "usd_inr", "brent", "repo_rate", "yield_10y", "yield_2y",
-    "credit_spread", "pcr", "fno_oi", "advances", "declines",
+    "india_vix",
+    "fii_flow",
+    "dii_flow",
+    "usd_inr",
+    "brent",
+    "repo_rate",
+    "yield_10y",
+    "yield_2y",
+    "credit_spread",
+    "pcr",
+    "fno_oi",
+    "advances",
+    "declines",
 ]
 
 # Fundamental fields the feature builder understands (a source may supply any subset).
 FUNDAMENTAL_FIELDS = [
-    "eps", "eps_estimate", "book_value_ps", "roe", "roce", "debt_to_equity", "ebitda", "net_debt",
-    "shares_outstanding", "promoter_pledge_pct", "free_float_pct", "fii_holding_pct", "analyst_rating",
+    "eps",
+    "eps_estimate",
+    "book_value_ps",
+    "roe",
+    "roce",
+    "debt_to_equity",
+    "ebitda",
+    "net_debt",
+    "shares_outstanding",
+    "promoter_pledge_pct",
+    "free_float_pct",
+    "fii_holding_pct",
+    "analyst_rating",
 ]
 
 
