@@ -411,8 +411,10 @@ def _mark_failed(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     try:
         with wh.transaction(con):
             _finish_run(con, run_id, "failed", rows_loaded=0, snapshot=None)
-    except Exception:  # noqa: S110 - best effort: never mask the error that failed the load
-        pass
+    except Exception as exc:  # best effort: never mask the error that failed the load, but say it happened
+        logging.getLogger("hrl_sarp").warning(
+            "could not mark ingestion run %s as failed (%s: %s)", run_id, type(exc).__name__, exc
+        )
 
 
 def _reject_duplicate_keys(market: RawMarket, source: str) -> tuple[RawMarket, list[Rejection]]:

@@ -138,8 +138,8 @@ def validation_sharpe(system: Any, arrays: Any, embeddings: np.ndarray, val_rang
     """Sharpe of one deterministic hierarchy rollout over ``val_range`` rows (the RL stages' validation metric)."""
     from hrl_sarp.envs.simulator import MarketArrays
     from hrl_sarp.rl.evaluation import SystemEvaluator
-    from hrl_sarp.rl.joint import single_thread
     from hrl_sarp.rl.layers import PolicyMicroLayer
+    from hrl_sarp.threads import single_thread
 
     system.check_compatible(arrays, embeddings)
     market = MarketArrays.from_features(arrays, system.cfg.risk)

@@ -179,8 +179,8 @@ class TrainedSystem:
 
     def _decide(self, arrays: FeatureArrays, embeddings: np.ndarray) -> SystemDecisions:
         from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
-        from hrl_sarp.rl.joint import single_thread
         from hrl_sarp.rl.layers import PolicyMicroLayer, macro_goal_schedule
+        from hrl_sarp.threads import single_thread
 
         cfg = self.cfg
         market = MarketArrays.from_features(arrays, cfg.risk)
@@ -211,7 +211,7 @@ class TrainedSystem:
         if k < len(d.week_rows) and d.week_rows[k] == t:
             return d.week_targets[k].copy()
         held = d.week_targets[k - 1] if k > 0 else np.zeros(arrays.n_stocks)
-        from hrl_sarp.rl.joint import single_thread
+        from hrl_sarp.threads import single_thread
 
         with single_thread():
             return self._micro_target(int(t), held, d.goals, d.regimes)
@@ -401,8 +401,8 @@ def system_from_warehouse(cfg: Config, folder: str | Path, same_config: bool = F
     )  # fmt: skip
     system = TrainedSystem(out)
     from hrl_sarp.envs.simulator import MarketArrays
-    from hrl_sarp.rl.joint import single_thread
     from hrl_sarp.rl.layers import PolicyMicroLayer
+    from hrl_sarp.threads import single_thread
 
     market = MarketArrays.from_features(arrays, system.cfg.risk)
     evaluator = SystemEvaluator(arrays, system.cfg, embeddings, inputs.val_range, market)

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _reset_mlflow_state():
+    """MLflow keeps a process-global tracking URI, active experiment and run stack: reset them after each test so
+    one test's store never leaks into the next (xdist runs many tests per process)."""
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrl_sarp.backtest.metrics import PERIODS_PER_YEAR
+from hrl_sarp.backtest.metrics import PERIODS_PER_YEAR, sharpe_along_last_axis
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,6 @@ def stationary_bootstrap_indices(
     return (block_start_day + (pos[None, :] - last_start)) % n_obs
 
 
-def _sharpe_rows(returns: np.ndarray, periods: int) -> np.ndarray:
-    """Annualised Sharpe of each row of (B, L) returns (0 where the row has no variance)."""
-    mean = returns.mean(axis=1)
-    sd = returns.std(axis=1, ddof=1)
-    safe = np.where(sd > 1e-15, sd, 1.0)
-    return np.where(sd > 1e-15, mean / safe * np.sqrt(periods), 0.0)
-
-
 def sharpe_difference_interval(
     returns_a: np.ndarray,
     returns_b: np.ndarray,
@@ -81,9 +73,9 @@ def sharpe_difference_interval(
     if a.size < 3:
         raise ValueError("the bootstrap needs at least 3 daily returns")
     both = np.stack([a, b])
-    estimate = _sharpe_rows(both, periods)
+    estimate = sharpe_along_last_axis(both, periods)
     idx = stationary_bootstrap_indices(a.size, n_samples, block_length, np.random.default_rng(seed))
-    diffs = _sharpe_rows(a[idx], periods) - _sharpe_rows(b[idx], periods)
+    diffs = sharpe_along_last_axis(a[idx], periods) - sharpe_along_last_axis(b[idx], periods)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(diffs, [tail, 1.0 - tail])
     return BootstrapInterval(

@@ -283,16 +283,21 @@ def run_backtest(
     return BacktestResult(plan, results, np.asarray(arrays.sectors), bench, intervals)
 
 
-def backtest_from_config(
-    arrays: FeatureArrays, cfg: Config, extra_strategies: Sequence[Strategy] = (), seeds: Sequence[int] | None = None
-) -> BacktestResult:
-    """Plan the walk-forward splits from ``cfg.backtest`` and run ``extra_strategies`` (e.g. HRL-SARP) first, then
-    the benchmark and every baseline, with ``cfg.costs`` and ``cfg.risk``."""
+def check_embargo(cfg: Config) -> None:
+    """Raise :class:`ConfigError` when the embargo is shorter than the label horizon (labels would reach the test)."""
     if cfg.backtest.embargo_days < cfg.features.forward_horizon_days:
         raise ConfigError(
             f"backtest.embargo_days ({cfg.backtest.embargo_days}) is below features.forward_horizon_days "
             f"({cfg.features.forward_horizon_days}): training labels would reach into the test window"
         )
+
+
+def backtest_from_config(
+    arrays: FeatureArrays, cfg: Config, extra_strategies: Sequence[Strategy] = (), seeds: Sequence[int] | None = None
+) -> BacktestResult:
+    """Plan the walk-forward splits from ``cfg.backtest`` and run ``extra_strategies`` (e.g. HRL-SARP) first, then
+    the benchmark and every baseline, with ``cfg.costs`` and ``cfg.risk``."""
+    check_embargo(cfg)
     plan = walk_forward_splits(arrays.dates, cfg.backtest)
     strategies = [*extra_strategies, *make_baselines(cfg.backtest, cfg.risk)]
     return run_backtest(arrays, strategies, plan, cfg.backtest, cfg.costs, cfg.risk, seeds=seeds)

@@ -16,13 +16,19 @@ import numpy as np
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, Strategy, make_baselines
 from hrl_sarp.backtest.bootstrap import sharpe_difference_interval
-from hrl_sarp.backtest.engine import BacktestResult, StrategyResult, rebalance_rows, run_backtest, run_strategy
+from hrl_sarp.backtest.engine import (
+    BacktestResult,
+    StrategyResult,
+    check_embargo,
+    rebalance_rows,
+    run_backtest,
+    run_strategy,
+)
 from hrl_sarp.backtest.flat_rl import FLAT_RL, FlatRlStrategy
 from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.splits import SplitError, WalkForwardPlan, walk_forward_splits
 from hrl_sarp.config import Config
 from hrl_sarp.envs.simulator import MarketArrays
-from hrl_sarp.errors import ConfigError
 from hrl_sarp.features.arrays import FeatureArrays
 
 HRL_SARP = "hrl_sarp"
@@ -154,11 +160,7 @@ def evaluate(
 
     The report's regime calls and ``hrl_targets`` are those of ``system``.
     """
-    if cfg.backtest.embargo_days < cfg.features.forward_horizon_days:
-        raise ConfigError(
-            f"backtest.embargo_days ({cfg.backtest.embargo_days}) is below features.forward_horizon_days "
-            f"({cfg.features.forward_horizon_days}): training labels would reach into the test window"
-        )
+    check_embargo(cfg)
     systems: dict[int, Any] = {}
     if system is not None:
         if embeddings is None:

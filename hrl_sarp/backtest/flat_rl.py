@@ -28,6 +28,7 @@ from hrl_sarp.config import Config
 from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
 from hrl_sarp.envs.weights import masked_softmax
 from hrl_sarp.features.arrays import FeatureArrays
+from hrl_sarp.threads import single_thread
 
 FLAT_RL = "flat_rl"
 _CLIP = 5.0
@@ -128,7 +129,6 @@ def train_flat_policy(
     arrays: FeatureArrays, cfg: Config, fold: Fold, seed: int, market: MarketArrays | None = None
 ) -> FlatPolicy:
     """PPO on :class:`FlatEnv` over the fold's training rows for ``backtest.flat_rl_timesteps`` steps."""
-    import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -136,14 +136,13 @@ def train_flat_policy(
     inputs = flat_inputs(arrays, fold.train_rows)
     date_range = (fold.train_start, fold.train_end - 1)
     venv = DummyVecEnv([lambda: FlatEnv(arrays, cfg, inputs, date_range, market)])
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    n_steps = min(256, max(2, cfg.backtest.flat_rl_timesteps))
+    with single_thread():
         model = PPO(
             "MlpPolicy",
             venv,
-            n_steps=min(256, max(2, cfg.backtest.flat_rl_timesteps)),
-            batch_size=64,
+            n_steps=n_steps,
+            batch_size=min(64, n_steps),  # a batch larger than the rollout is one truncated batch anyway
             n_epochs=5,
             learning_rate=3e-4,
             gamma=0.9,
@@ -153,8 +152,6 @@ def train_flat_policy(
             verbose=0,
         )
         model.learn(cfg.backtest.flat_rl_timesteps)
-    finally:
-        torch.set_num_threads(before)
     return FlatPolicy(model, inputs, market.tradable, cfg.env.logit_scale)
 
 

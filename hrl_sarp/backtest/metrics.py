@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from hrl_sarp.envs.risk import historical_cvar
+from hrl_sarp.envs.risk import max_drawdown as path_max_drawdown
 
 PERIODS_PER_YEAR = 252
 
@@ -59,13 +60,22 @@ def volatility(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
     return float(np.std(r, ddof=1) * np.sqrt(periods))
 
 
+def sharpe_along_last_axis(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> np.ndarray:
+    """Annualised Sharpe of every row of (..., L) daily returns (L >= 2): ``mean / std(ddof=1) * sqrt(periods)``,
+    0 where a row has no variance. Returns (...)."""
+    r = np.asarray(returns, dtype=np.float64)
+    mean = r.mean(axis=-1)
+    sd = r.std(axis=-1, ddof=1)
+    safe = np.where(sd > 1e-15, sd, 1.0)
+    return np.where(sd > 1e-15, mean / safe * np.sqrt(periods), 0.0)
+
+
 def sharpe(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
     """Annualised Sharpe ratio with a zero risk-free rate: ``mean(r) / std(r, ddof=1) * sqrt(periods)``."""
     r = _as_returns(returns)
     if r.size < 2:
         return 0.0
-    sd = float(np.std(r, ddof=1))
-    return 0.0 if sd <= 1e-15 else float(np.mean(r) / sd * np.sqrt(periods))
+    return float(sharpe_along_last_axis(r, periods))
 
 
 def sortino(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
@@ -77,8 +87,7 @@ def sortino(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
 
 def max_drawdown(returns: np.ndarray) -> float:
     """Largest peak-to-trough loss of the NAV path (starting at 1) as a positive fraction."""
-    nav = nav_from_returns(returns)
-    return float(np.max(1.0 - nav / np.maximum.accumulate(nav)))
+    return path_max_drawdown(_as_returns(returns))
 
 
 def calmar(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:

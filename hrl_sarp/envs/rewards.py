@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from hrl_sarp.envs.risk import historical_cvar
+from hrl_sarp.envs.risk import historical_cvar, max_drawdown
 
 ArrayLike = np.ndarray | float
 
@@ -91,13 +91,6 @@ def value_reward(period_return: ArrayLike, pe_zscore: ArrayLike, threshold: floa
     """R_value = return * 1(PE_z < threshold) * 1(return > 0). PE_z: portfolio-weighted pe_zscore at decision."""
     r = np.asarray(period_return, dtype=np.float64)
     return r * (np.asarray(pe_zscore) < threshold) * (r > 0)
-
-
-def max_drawdown(returns: np.ndarray) -> float:
-    """Largest peak-to-trough loss (positive fraction) of the NAV path 1, (1+r_1), ... . returns: (L,)."""
-    nav = np.cumprod(1.0 + np.asarray(returns, dtype=np.float64))
-    peak = np.maximum(np.maximum.accumulate(nav), 1.0)
-    return float(max(0.0, (1.0 - nav / peak).max(initial=0.0)))
 
 
 def calmar_ratio(returns: np.ndarray, drawdown_floor: float) -> float:

@@ -44,6 +44,16 @@ def historical_cvar(returns: np.ndarray, alpha: float = 0.95) -> np.ndarray | fl
     return float(out) if out.ndim == 0 else out
 
 
+def max_drawdown(returns: np.ndarray) -> float:
+    """Largest peak-to-trough loss (positive fraction) of the NAV path 1, (1+r_1), ... (0 for no returns).
+
+    returns: (L,) simple returns. The one definition behind R_portfolio's Calmar and the backtest metric.
+    """
+    nav = np.cumprod(1.0 + np.asarray(returns, dtype=np.float64))
+    peak = np.maximum(np.maximum.accumulate(nav), 1.0)
+    return float(max(0.0, (1.0 - nav / peak).max(initial=0.0)))
+
+
 def cvar_exposure_scale(
     weights: np.ndarray, window_returns: np.ndarray, budget: float, alpha: float = 0.95
 ) -> tuple[float, float]:

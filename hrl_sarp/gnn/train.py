@@ -13,8 +13,7 @@ Shapes: W weeks, S sectors, F node features, D embedding dims, P = S(S-1)/2 sect
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +21,7 @@ import torch
 
 from hrl_sarp.errors import InputError
 from hrl_sarp.gnn.model import SectorGnn, all_pairs, graphs_to_batch, listnet_loss, standardised_ranks
+from hrl_sarp.threads import single_thread
 
 FEATURE_CLIP = 5.0
 
@@ -108,17 +108,6 @@ def plan_walk_forward(
     return WalkForwardPlan(anchors=anchors, segment=segment, train_end_week=train_end_week)
 
 
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    """One intra-op thread while fitting, so reductions run in a fixed order (same seed, same numbers)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _standardise(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return np.clip((features - mean) / std, -FEATURE_CLIP, FEATURE_CLIP)
 
@@ -147,7 +136,7 @@ def fit_walk_forward(
     models: list[AnchorModel] = []
     week_idx = np.arange(n_weeks)
 
-    with _single_thread():
+    with single_thread():
         torch.manual_seed(settings.seed)
         model = SectorGnn(n_features, settings.hidden_dim, settings.embedding_dim, settings.encoder, settings.dropout)
         for k, anchor in enumerate(plan.anchors):

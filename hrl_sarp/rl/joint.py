@@ -8,10 +8,8 @@ TD3 + HER under them), validation Sharpe after each round, the best round's para
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,17 +24,6 @@ from hrl_sarp.rl.curriculum import Curriculum
 from hrl_sarp.rl.evaluation import SystemEvaluator
 from hrl_sarp.rl.inputs import RlInputs
 from hrl_sarp.rl.layers import Actor, ModelActor, PolicyMicroLayer, macro_goal_schedule, network_actor
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Small networks: one torch thread is as fast here and keeps float reductions reproducible."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class SwitchableGoal:

@@ -17,7 +17,6 @@ memory (what the flow and the demo do).
 
 from __future__ import annotations
 
-import json
 import pickle
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 from hrl_sarp.config import REPO_ROOT, Config
 from hrl_sarp.errors import HrlSarpError
 from hrl_sarp.rl.inputs import RlInputs
+from hrl_sarp.training.runner import record_checkpoint
 
 PHASE_STAGES = {3: "rl_phase3", 4: "rl_phase4", 5: "rl_phase5"}
 CHECKPOINT_STAGES = {
@@ -124,34 +124,12 @@ def _save(h: Any, cfg: Config, phase: int, run_id: str) -> dict[str, str]:
             h.macro_venv.save(str(stats))
             tracking.log_artifact(stats, "checkpoints")
             paths["macro_stats"] = str(stats)
-        _record_checkpoint(cfg, stage, h.inputs.arrays.build_id, zip_path, run_id)
+        record_checkpoint(cfg, stage, h.inputs.arrays.build_id, zip_path, run_id)
     config_file = tracking.write_config_yaml(
         cfg, output_dir(cfg, PHASE_STAGES[phase], h.inputs.arrays.build_id) / "config.yaml"
     )
     tracking.log_artifact(config_file, "config")
     return paths
-
-
-def _record_checkpoint(cfg: Config, stage: str, build_id: str, path: Path, run_id: str) -> None:
-    import pandas as pd
-
-    from hrl_sarp.warehouse import open_warehouse, transaction, upsert
-
-    frame = pd.DataFrame(
-        [
-            {
-                "stage": stage,
-                "config_hash": cfg.config_hash(),
-                "build_id": build_id,
-                "path": str(path),
-                "mlflow_run_id": run_id,
-                "metrics": json.dumps({}),
-                "created_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
-            }
-        ]
-    )
-    with open_warehouse(cfg.warehouse_path()) as con, transaction(con):
-        upsert(con, "model_checkpoints", frame, key=["stage", "config_hash", "build_id"])
 
 
 def _checkpoint(cfg: Config, stage: str, build_id: str) -> str:
@@ -242,7 +220,7 @@ def run_phase(
     of the system beside ``val_sharpe_phase2_only`` and ``val_sharpe_equal_weight``, checkpoints, MLflow run)."""
     from hrl_sarp import tracking
     from hrl_sarp.rl.inputs import load_rl_inputs
-    from hrl_sarp.rl.joint import single_thread
+    from hrl_sarp.threads import single_thread
 
     if phase not in PHASE_STAGES:
         raise HrlSarpError(f"phase {phase} is not an RL phase (3, 4 or 5)")

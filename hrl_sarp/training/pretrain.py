@@ -15,9 +15,8 @@ Shapes: T dates, N stock slots, S sectors, D embedding dims, M macro features, F
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from hrl_sarp.policies.macro import MacroFeaturesExtractor
 from hrl_sarp.policies.macro import observation_space as macro_observation_space
 from hrl_sarp.policies.micro import MicroFeaturesExtractor
 from hrl_sarp.policies.micro import observation_space as micro_observation_space
+from hrl_sarp.threads import single_thread
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 _EPS = 1e-8
@@ -64,17 +64,6 @@ class PretrainResult:
 
 # ---------------------------------------------------------------------------------------------------------------
 # shared pieces
-
-
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    """Small networks: one thread is as fast and keeps float reductions reproducible."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def masked_log_softmax(logits: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
@@ -269,7 +258,7 @@ def pretrain_macro(
 
     history: dict[str, list[float]] = {}
     stopper = _EarlyStopping(p.patience)
-    with _single_thread():
+    with single_thread():
         for epoch in range(p.macro_epochs):
             net.train()
             total, count = 0.0, 0
@@ -503,7 +492,7 @@ def pretrain_micro(arrays: FeatureArrays, cfg: Config, on_epoch: EpochCallback |
     oracle_return = float(np.mean((val.target * fwd_val).sum(1)))
     history: dict[str, list[float]] = {}
     stopper = _EarlyStopping(p.patience)
-    with _single_thread():
+    with single_thread():
         for epoch in range(p.micro_epochs):
             net.train()
             total, count = 0.0, 0

@@ -118,7 +118,7 @@ def run_pretrain(
         tracking.log_artifact(plot, "plots")
         tracking.log_artifact(config_file, "config")
         run_id = run.info.run_id
-    _record_checkpoint(cfg, stage, arrays.build_id, path, run_id, result.summary)
+    record_checkpoint(cfg, stage, arrays.build_id, path, run_id, result.summary)
     return {
         "stage": stage,
         **result.summary,
@@ -128,7 +128,10 @@ def run_pretrain(
     }
 
 
-def _record_checkpoint(cfg: Config, stage: str, build_id: str, path: Path, run_id: str, summary: dict) -> None:
+def record_checkpoint(
+    cfg: Config, stage: str, build_id: str, path: Path, run_id: str, summary: dict | None = None
+) -> None:
+    """Upsert one row of ``model_checkpoints`` (key: stage, config hash, build) for a checkpoint file."""
     import pandas as pd
 
     from hrl_sarp.warehouse import open_warehouse, transaction, upsert
@@ -141,7 +144,7 @@ def _record_checkpoint(cfg: Config, stage: str, build_id: str, path: Path, run_i
                 "build_id": build_id,
                 "path": str(path),
                 "mlflow_run_id": run_id,
-                "metrics": json.dumps(summary, default=str),
+                "metrics": json.dumps(summary or {}, default=str),
                 "created_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
             }
         ]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hrl_sarp.features.arrays import FeatureArrays
+from tests.feature_arrays import assemble_feature_arrays, prices_from_returns
 
 FEATURE_NAMES = ("return_1d", "volatility_20d", "pe_zscore", "market_cap_log")
 MACRO_NAMES = ("india_vix", "nifty_return_4w", "regime_label_prev")
@@ -17,16 +18,9 @@ def make_feature_arrays(
     """T dates, N stocks round-robin over S sectors; seeded returns, opens between the two closes."""
     rng = np.random.default_rng(seed)
     dates = np.datetime64("2020-01-01") + np.arange(n_dates).astype("timedelta64[D]")
-    symbols = np.array([f"S{i:03d}" for i in range(n_stocks)])
-    sectors = np.array([f"SEC{s}" for s in range(n_sectors)])
-    stock_sector = np.arange(n_stocks) % n_sectors
     rets = rng.normal(0.0005, vol, size=(n_dates, n_stocks))
     rets[0] = 0.0
-    close = 100.0 * (1.0 + 0.1 * np.arange(n_stocks)) * np.cumprod(1.0 + rets, axis=0)
-    prev = np.vstack([close[:1], close[:-1]])
-    overnight = rng.uniform(0.2, 0.8, size=(n_dates, n_stocks))
-    open_ = prev * (1.0 + overnight * rets)
-    open_[0] = close[0]
+    close, open_ = prices_from_returns(rets, rng.uniform(0.2, 0.8, size=(n_dates, n_stocks)))
     features = np.zeros((n_dates, n_stocks, len(FEATURE_NAMES)))
     features[:, :, 0] = rets
     features[:, :, 1] = vol
@@ -35,35 +29,20 @@ def make_feature_arrays(
     macro = np.stack(
         [20 + np.sin(np.arange(n_dates) / 7), np.cos(np.arange(n_dates) / 11), np.arange(n_dates) % 3], axis=1
     ).astype(float)
-    member = np.zeros((n_sectors, n_stocks))
-    member[stock_sector, np.arange(n_stocks)] = 1.0
-    sector_returns = (member @ rets.T).T / member.sum(axis=1)
-    bench = rets.mean(axis=1)
-    weekly = np.array([np.prod(1 + bench[max(0, t - 4) : t + 1]) - 1 for t in range(n_dates)])
-    regimes = np.where(weekly > 0.02, 0, np.where(weekly < -0.02, 1, 2)).astype(np.int64)
-    forward = np.full((n_dates, n_stocks), np.nan)
-    forward[:-5] = close[5:] / close[:-5] - 1
-    return FeatureArrays(
+    return assemble_feature_arrays(
         build_id=f"test-{seed}",
         dates=dates,
-        symbols=symbols,
-        sectors=sectors,
-        stock_sector=stock_sector.astype(np.int64),
-        stock_features=features,
-        stock_feature_names=FEATURE_NAMES,
+        rets=rets,
+        close=close,
+        open_=open_,
+        n_sectors=n_sectors,
+        benchmark=rets.mean(axis=1),
+        regime_threshold=0.02,
+        week_end_index=np.arange(4, n_dates, 5),
+        features=features,
+        feature_names=FEATURE_NAMES,
         macro=macro,
         macro_names=MACRO_NAMES,
-        close=close,
-        open=open_,
-        stock_returns=rets,
-        tradable=np.ones((n_dates, n_stocks), dtype=bool),
-        adv_value=np.tile(1e6 * (1.0 + np.arange(n_stocks)), (n_dates, 1)),
-        sector_returns=sector_returns,
-        sector_returns_cap=sector_returns,
-        benchmark_returns=bench,
-        regime_labels=regimes,
-        week_end_index=np.arange(4, n_dates, 5, dtype=np.int64),
-        forward_returns=forward,
     )
 
 

@@ -1,6 +1,4 @@
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +9,7 @@ from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.splits import walk_forward_splits
 from hrl_sarp.config import BacktestConfig, CostConfig, RiskConfig
 from hrl_sarp.reporting.report import HRL_SARP, log_report, metrics_markdown, write_report
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backtest"))
-from conftest import make_backtest_arrays  # noqa: E402
+from tests.backtest.conftest import make_backtest_arrays
 
 
 class _Collect(HTMLParser):
@@ -85,7 +81,9 @@ def test_mlflow_logs_the_same_metric_names_for_every_strategy(result, tmp_path, 
     res, _ = result
     files = write_report(res, tmp_path / "report")
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with mlflow.start_run() as run:
+    # an explicit experiment: another test in this process may have left its own experiment active
+    experiment = mlflow.create_experiment("report-test", artifact_location=(tmp_path / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment) as run:
         log_report(res, files)
     logged = mlflow.get_run(run.info.run_id).data.metrics
     for name in res.strategies:

@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from hrl_sarp.rl.joint import single_thread
 from hrl_sarp.rl.runner import train_phase
+from hrl_sarp.threads import single_thread
 from tests.rl.conftest import make_hierarchy, small_config
 
 

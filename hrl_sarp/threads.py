@@ -1,0 +1,23 @@
+"""One torch intra-op thread for the small networks of this project (GNN, Phase 1/2, RL policies).
+
+With one thread torch reductions run in a fixed order, so the same seed gives the same numbers, and for networks
+this small one thread is as fast as several.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(1)``, restoring the previous thread count afterwards."""
+    import torch  # here, not at module level: importing this module must stay cheap for the CLI
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
