@@ -16,19 +16,16 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from hrl_sarp.gnn.seeds import fit_one_seed, seed_inputs, seed_statistics
+
 DEFAULT_THREADS = 4
-# torch seeds a process-global generator: two fits in one process at once would draw from each other's stream, so
-# fits in the same process take turns (separate Dask worker processes still run in parallel).
-_TORCH_RNG = threading.Lock()
 
 
 def task_runner_for(dask_address: str | None = None, max_workers: int = DEFAULT_THREADS) -> Any:
@@ -57,49 +54,10 @@ def fan_out(fanned: Any, items: Sequence[Any], dask_address: str | None = None, 
         return [future.result() for future in futures]
 
 
-def fit_one_seed(seed: int, inputs: dict[str, Any], gnn_json: str, splits: dict[str, float]) -> dict[str, Any]:
-    """Walk-forward sector embeddings for one seed; returns its held-out metrics (nothing is written).
-
-    A plain module function (pickled by reference), so the lock it takes never travels to a Dask worker.
-    """
-    from hrl_sarp.config import GnnConfig
-    from hrl_sarp.gnn.fit import fit_sector_embeddings
-
-    with _TORCH_RNG:
-        fit = fit_sector_embeddings(
-            inputs["dates"],
-            inputs["sectors"],
-            inputs["sector_returns"],
-            inputs["benchmark_returns"],
-            inputs["week_end_index"],
-            GnnConfig.model_validate_json(gnn_json),
-            splits["train_fraction"],
-            splits["val_fraction"],
-            seed,
-            macro=inputs["macro"],
-            macro_names=tuple(inputs["macro_names"]),
-        )
-    return {"seed": int(seed), "source": "fitted", **{k: float(v) for k, v in fit.metrics.items()}}
-
-
 @task(name="gnn-seed-fit", cache_policy=NO_CACHE)
 def gnn_seed_fit_task(seed: int, inputs: dict[str, Any], gnn_json: str, splits: dict[str, float]) -> dict[str, Any]:
-    """One seed's GNN fit as a task (see :func:`fit_one_seed`)."""
+    """One seed's GNN fit as a task (see :func:`hrl_sarp.gnn.seeds.fit_one_seed`)."""
     return fit_one_seed(seed, inputs, gnn_json, splits)
-
-
-def seed_statistics(per_seed: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation across seeds of every numeric metric present in all of them."""
-    names = sorted(set.intersection(*(set(r) for r in per_seed)) - {"seed", "source"}) if per_seed else []
-    out: dict[str, dict[str, float]] = {"mean": {}, "std": {}}
-    for name in names:
-        values = np.array([r[name] for r in per_seed if isinstance(r[name], int | float)], dtype=np.float64)
-        if len(values) != len(per_seed):
-            continue
-        finite = values[np.isfinite(values)]
-        out["mean"][name] = float(finite.mean()) if len(finite) else math.nan
-        out["std"][name] = float(finite.std(ddof=1)) if len(finite) > 1 else 0.0
-    return out
 
 
 @flow(name="gnn-seeds", log_prints=True)
@@ -139,15 +97,7 @@ def gnn_seeds_flow(
             }
             if numeric:
                 stored[seed] = {"seed": seed, "source": "stored", **numeric}
-    inputs = {
-        "dates": arrays.dates,
-        "sectors": arrays.sectors,
-        "sector_returns": arrays.sector_returns,
-        "benchmark_returns": arrays.benchmark_returns,
-        "week_end_index": arrays.week_end_index,
-        "macro": arrays.macro,
-        "macro_names": list(arrays.macro_names),
-    }
+    inputs = seed_inputs(arrays)
     to_fit = [s for s in seeds if s not in stored]
     splits = {"train_fraction": cfg.splits.train_fraction, "val_fraction": cfg.splits.val_fraction}
     fitted = fan_out(

@@ -254,14 +254,12 @@ def select_stages(until: str | None = None) -> list[Stage]:
 
 def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a stage on transient failures (network, services), never on bad input or config."""
-    from hrl_sarp.errors import HrlSarpError
+    from hrl_sarp.errors import is_transient
 
     try:
         state.result(raise_on_failure=True)
-    except HrlSarpError:
-        return False
-    except Exception:
-        return True
+    except Exception as exc:
+        return is_transient(exc)
     return False
 
 

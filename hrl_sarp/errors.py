@@ -32,6 +32,10 @@ class WarehouseLockedError(HrlSarpError):
     """Another process holds the DuckDB warehouse for writing."""
 
 
+class SourceUnavailableError(HrlSarpError):
+    """A data source could not be reached (network, remote service): worth retrying later."""
+
+
 class WarehouseStateError(HrlSarpError):
     """The warehouse lacks what a stage needs (e.g. features before ingestion)."""
 
@@ -43,3 +47,13 @@ def format_location(file: str | None, row: int | None, column: str | None, reaso
         where += f":{row}"
     col = f" column '{column}':" if column else ""
     return f"{where}:{col} {reason}"
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """Whether a retry may fix ``exc``: an unreachable source or an unexpected (service, I/O) error, but never bad
+    input, bad config, a locked warehouse or another :class:`HrlSarpError` that names a problem to fix first."""
+    if exc is None:
+        return False
+    if isinstance(exc, SourceUnavailableError):
+        return True
+    return not isinstance(exc, HrlSarpError)

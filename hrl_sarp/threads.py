@@ -7,7 +7,13 @@ this small one thread is as fast as several.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
+
+# torch seeds one process-global generator: two seeded fits in one process at once (a thread-pool fan-out) would
+# draw from each other's stream, so they take turns on this lock. Separate processes (Dask workers) still run in
+# parallel. A lock is process-wide by nature; it holds no data.
+TORCH_RNG_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager

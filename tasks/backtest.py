@@ -7,7 +7,6 @@ none of them caches across runs (``NO_CACHE``): a cache key over arrays cannot b
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from prefect import task
@@ -15,9 +14,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from hrl_sarp.config import Config
-
-# SB3 seeds torch's process-global generator: trainings in one process take turns so each seed stays reproducible.
-_TORCH_RNG = threading.Lock()
+from hrl_sarp.threads import TORCH_RNG_LOCK
 
 
 @task(name="backtest-prepare-system", cache_policy=NO_CACHE)
@@ -57,7 +54,8 @@ def train_flat_rl_task(item: tuple[int, int], arrays: Any, cfg: Config, plan: An
     from hrl_sarp.backtest.flat_rl import train_flat_policy
 
     fold, seed = item
-    with _TORCH_RNG:
+    # SB3 seeds torch's process-global generator: trainings in one process take turns (reproducible per seed)
+    with TORCH_RNG_LOCK:
         return train_flat_policy(arrays, cfg, plan.folds[fold], seed)
 
 

@@ -53,8 +53,10 @@ def publish_summary_task(summary: dict[str, Any]) -> None:
         try:
             with open(summary["coverage_path"]) as handle:
                 coverage = json.load(handle)
-        except OSError:
-            coverage = {}
+        except (OSError, ValueError) as exc:  # the build itself succeeded: publish without the table, but say why
+            from prefect import get_run_logger
+
+            get_run_logger().warning(f"coverage report {summary['coverage_path']} unreadable ({exc}); table skipped")
     rows = [
         {"feature": name, "kind": kind, "status": entry["status"], "neutral_share": entry["neutral_share"],
          "missing_sources": ", ".join(entry["missing_sources"])}

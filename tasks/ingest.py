@@ -13,22 +13,19 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from hrl_sarp.config import Config
-from hrl_sarp.errors import ConfigError, InputError, NoValidDataError, WarehouseLockedError
+from hrl_sarp.errors import is_transient
 from hrl_sarp.ingest import PreparedBatch, known_symbols, load_batch, read_batch, validate_batch
-
-# Errors that a retry cannot fix (bad input or config); network and service errors are retried.
-PERMANENT_ERRORS = (InputError, ConfigError, NoValidDataError, WarehouseLockedError)
 
 
 def retry_transient(task, task_run, state) -> bool:
-    """``retry_condition_fn``: retry unless the failure is a permanent input/config error."""
+    """``retry_condition_fn``: retry only what a retry may fix (:func:`hrl_sarp.errors.is_transient`)."""
     exc = state.data if isinstance(state.data, BaseException) else None
     if exc is None:
         try:
             exc = state.result(raise_on_failure=False)
         except Exception:  # a result that cannot be read: assume transient
             return True
-    return not isinstance(exc, PERMANENT_ERRORS)
+    return is_transient(exc) if isinstance(exc, BaseException) else False
 
 
 @task(name="read-source", retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_transient)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -15,8 +14,6 @@ from hrl_sarp.config import SyntheticConfig, load_config
 from hrl_sarp.data.market import TABLE_COLUMNS, RawMarket, Rejection
 from hrl_sarp.data.sources import filter_dates
 from hrl_sarp.errors import NoValidDataError
-
-needs = {m: importlib.util.find_spec(f"hrl_sarp.data.{m}") is None for m in ("synthetic", "files", "validation")}
 
 
 def _cfg(warehouse_path, **overrides):
@@ -164,7 +161,6 @@ def test_quarantine_id_is_a_content_hash():
     )
 
 
-@pytest.mark.skipif(needs["synthetic"] or needs["validation"], reason="synthetic generator not available yet")
 def test_synthetic_ingest_twice_is_identical(warehouse_path):
     small = SyntheticConfig(sectors=["IT", "Energy", "FMCG"], stocks_per_sector=2, start="2020-01-01", end="2021-12-31")
     cfg = _cfg(warehouse_path, **{"data.synthetic": small.model_dump()})
@@ -179,7 +175,6 @@ def test_synthetic_ingest_twice_is_identical(warehouse_path):
         assert wh.fetch_one(con, "SELECT count(DISTINCT sector) FROM securities WHERE kind = 'stock'")[0] == 3
 
 
-@pytest.mark.skipif(needs["files"] or needs["validation"], reason="files reader not available yet")
 def test_files_bad_rows_quarantined_good_rows_load(warehouse_path, files_folder):
     bad = [
         {"date": "2023-06-01", "symbol": "IT0", "close": "abc"},
@@ -206,7 +201,6 @@ def test_files_bad_rows_quarantined_good_rows_load(warehouse_path, files_folder)
     assert again.rows_loaded == 0 and again.rows_quarantined == 0 and again.snapshot == summary.snapshot
 
 
-@pytest.mark.skipif(needs["files"] or needs["validation"], reason="files reader not available yet")
 def test_validate_reports_without_writing(warehouse_path, files_folder):
     folder = files_folder(bad_prices=[{"date": "2023-01-03", "symbol": "ZZZ", "close": -1.0}])
     report = ing.validate(_cfg(warehouse_path), path=folder)
@@ -215,7 +209,6 @@ def test_validate_reports_without_writing(warehouse_path, files_folder):
     assert not warehouse_path.exists()
 
 
-@pytest.mark.skipif(needs["files"] or needs["validation"], reason="files reader not available yet")
 def test_prices_for_symbols_already_in_the_warehouse_load(warehouse_path, files_folder):
     cfg = _cfg(warehouse_path)
     ing.ingest(cfg, source="files", path=files_folder(stocks=1, days=5, name="first"), progress=False)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from hrl_sarp.cli import add_common, config_from_args
-from hrl_sarp.errors import HrlSarpError
 
 
 def _pretrain(phase: int) -> Callable[[Any], dict[str, Any]]:
@@ -53,7 +52,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> dict[str, Any]:
-    if args.phase not in PHASES:
-        raise HrlSarpError(f"phase {args.phase} is not available yet")
     cfg = config_from_args(args, seed=args.seed)
     return {"phase": args.phase, **PHASES[args.phase](cfg)}

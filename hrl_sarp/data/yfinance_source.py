@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from hrl_sarp.data.market import TABLE_COLUMNS, RawMarket
-from hrl_sarp.errors import HrlSarpError
+from hrl_sarp.errors import HrlSarpError, SourceUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -204,9 +204,11 @@ def fetch_yfinance(
             multi_level_index=True,
         )
     except Exception as exc:  # network, HTTP and parsing errors all mean the same thing to the user
-        raise HrlSarpError(f"yfinance download failed ({type(exc).__name__}: {exc}); check the network") from None
+        raise SourceUnavailableError(
+            f"yfinance download failed ({type(exc).__name__}: {exc}); check the network"
+        ) from None
     if frame is None or frame.empty or frame.isna().all().all():
-        raise HrlSarpError(
+        raise SourceUnavailableError(
             f"yfinance returned no data for {len(wanted)} tickers from {start} to {end} "
             "(no network, or the tickers are wrong)"
         )

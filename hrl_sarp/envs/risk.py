@@ -17,13 +17,14 @@ import numpy as np
 def liquidity_mask(tradable: np.ndarray, adv_value: np.ndarray, min_adv_value: float) -> np.ndarray:
     """Names that may be held: listed/priced (``tradable``) and 20-day ADV >= ``min_adv_value``.
 
-    tradable: (..., N) bool; adv_value: (..., N) average traded value (NaN without volume). A NaN ADV passes only
-    when ``min_adv_value`` is 0 (no volume data means no evidence of illiquidity). Returns (..., N) bool.
+    tradable: (..., N) bool; adv_value: (..., N) average traded value (NaN without volume). A NaN ADV always
+    passes: without volume there is no evidence of illiquidity, and SPEC switches the filter off for sources without
+    volume (the feature coverage report says so) rather than making every name untradable. Returns (..., N) bool.
     """
     if min_adv_value <= 0:
         return np.asarray(tradable, dtype=bool)
     with np.errstate(invalid="ignore"):
-        return np.asarray(tradable, dtype=bool) & (np.nan_to_num(adv_value, nan=-np.inf) >= min_adv_value)
+        return np.asarray(tradable, dtype=bool) & (np.nan_to_num(adv_value, nan=np.inf) >= min_adv_value)
 
 
 @lru_cache(maxsize=256)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from hrl_sarp.cli import main
 from hrl_sarp.config import REPO_ROOT
 
 HRL_SARP = REPO_ROOT / ".venv" / "bin" / "hrl-sarp"
-missing = any(importlib.util.find_spec(f"hrl_sarp.data.{m}") is None for m in ("files", "validation"))
-needs_files = pytest.mark.skipif(missing, reason="files reader / validation not available yet")
 
 ALL_BAD = [
     {"date": "2023-01-02", "symbol": "IT0", "close": "abc"},
@@ -35,7 +30,6 @@ def _all_bad_folder(files_folder) -> Path:
     return folder
 
 
-@needs_files
 def test_ingest_json_summary_then_idempotent(tmp_path, files_folder, capsys):
     folder, warehouse = files_folder(days=15), tmp_path / "wh.duckdb"
     argv = ["ingest", "--source", "files", "--path", str(folder), "--warehouse", str(warehouse), "--json"]
@@ -47,7 +41,6 @@ def test_ingest_json_summary_then_idempotent(tmp_path, files_folder, capsys):
     assert second["rows_loaded"] == 0 and second["snapshot"] == first["snapshot"]
 
 
-@needs_files
 def test_ingest_lists_rejected_rows_on_stderr(tmp_path, files_folder, capsys):
     folder = files_folder(days=5, bad_prices=ALL_BAD)
     code = main(["ingest", "--source", "files", "--path", str(folder), "--warehouse", str(tmp_path / "w.duckdb")])
@@ -57,7 +50,6 @@ def test_ingest_lists_rejected_rows_on_stderr(tmp_path, files_folder, capsys):
     assert "abc" in err or "close" in err
 
 
-@needs_files
 def test_nothing_valid_exits_nonzero_with_one_line(tmp_path, files_folder, capsys):
     folder = _all_bad_folder(files_folder)
     code = main(["ingest", "--source", "files", "--path", str(folder), "--warehouse", str(tmp_path / "w.duckdb")])
@@ -66,7 +58,6 @@ def test_nothing_valid_exits_nonzero_with_one_line(tmp_path, files_folder, capsy
     assert "nothing valid" in line and "close" in line
 
 
-@needs_files
 def test_nothing_valid_through_the_installed_command(tmp_path, files_folder):
     folder = _all_bad_folder(files_folder)
     done = subprocess.run(
@@ -77,7 +68,6 @@ def test_nothing_valid_through_the_installed_command(tmp_path, files_folder):
     assert "nothing valid" in _one_error_line(done.stderr)
 
 
-@needs_files
 def test_validate_data_reports_and_writes_nothing(tmp_path, files_folder, capsys):
     folder, warehouse = files_folder(days=5, bad_prices=ALL_BAD), tmp_path / "w.duckdb"
     code = main(["validate-data", "--path", str(folder), "--warehouse", str(warehouse)])
@@ -87,7 +77,6 @@ def test_validate_data_reports_and_writes_nothing(tmp_path, files_folder, capsys
     assert main(["validate-data", "--path", str(files_folder(days=5, name="clean"))]) == 0
 
 
-@needs_files
 def test_missing_folder_is_one_line(tmp_path, capsys):
     code = main(["ingest", "--source", "files", "--path", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w")])
     assert code != 0

@@ -13,7 +13,8 @@ from hrl_sarp.envs.risk import (
 def test_liquidity_mask_threshold_and_nan():
     tradable = np.array([True, True, True, False])
     adv = np.array([5e6, 1e6, np.nan, 9e9])
-    assert liquidity_mask(tradable, adv, 2e6).tolist() == [True, False, False, False]
+    # 1e6 < 2e6 is filtered out; NaN (no volume) passes: no evidence of illiquidity
+    assert liquidity_mask(tradable, adv, 2e6).tolist() == [True, False, True, False]
     assert liquidity_mask(tradable, adv, 0.0).tolist() == [True, True, True, False]
 
 

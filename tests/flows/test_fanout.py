@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from flows.fanout import seed_statistics
+from hrl_sarp.gnn.seeds import seed_statistics
 
 OVERRIDES = json.dumps({"gnn.epochs": 2})
 

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 
-import pytest
-
-missing = any(importlib.util.find_spec(f"hrl_sarp.data.{m}") is None for m in ("files", "validation"))
-needs_files = pytest.mark.skipif(missing, reason="files reader / validation not available yet")
-
-
-@needs_files
 def test_ingest_flow_loads_and_publishes(prefect_harness, tmp_path, files_folder):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
