@@ -29,7 +29,15 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from tasks.common import RUN_SCOPED_INPUTS, code_hash, content_hash, cross_run_cache, flow_run_id, results_dir
+from tasks.common import (
+    RUN_SCOPED_INPUTS,
+    code_hash,
+    content_hash,
+    cross_run_cache,
+    flow_run_id,
+    import_closure,
+    results_dir,
+)
 
 Summary = dict[str, Any]
 Validator = Callable[[Any, Summary], bool]
@@ -39,8 +47,9 @@ Validator = Callable[[Any, Summary], bool]
 class Stage:
     """One pipeline stage: a Prefect flow plus what keys its cache and proves its outputs exist.
 
-    ``flow``: ``module:flow name`` of the stage flow (the flow is found by its Prefect name). ``code``: files and
-    folders (repository-relative) whose content keys the cache. ``validate(con, summary)``: True when the outputs a
+    ``flow``: ``module:flow name`` of the stage flow (the flow is found by its Prefect name). The stage's code key
+    is the content of every project module the flow imports, transitively (:func:`tasks.common.import_closure`),
+    plus ``code``: the non-Python files and folders it runs (migrations, SQL). ``validate(con, summary)``: True when the outputs a
     cached summary describes are still in the warehouse (``con`` is read-only). ``fingerprint``: summary keys that
     identify the stage's outputs; later stages' cache keys include them unless the stage is a ``side`` stage (a
     report nothing downstream reads).
@@ -55,6 +64,10 @@ class Stage:
     retries: int = 0
     retry_delay_seconds: int = 30
     side: bool = False
+
+    def flow_file(self) -> str:
+        """Repository-relative path of the module holding the stage's flow (``flows.ingest`` -> ``flows/ingest.py``)."""
+        return self.flow.split(":")[0].replace(".", "/") + ".py"
 
     def config_key(self, cfg: Any) -> str:
         """Hash of the config sections this stage reads (``config``; None = the whole config).
@@ -108,23 +121,11 @@ def _always(con: Any, summary: Summary) -> bool:
     return True
 
 
-# Code every stage runs through. hrl_sarp/config.py and tracking.py are left out on purpose: config values key the
-# cache through Stage.config_key, and tracking does not change a stage's outputs.
-_COMMON_CODE = ("hrl_sarp/warehouse.py", "tasks/common.py")
-
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="ingest",
         flow="flows.ingest:ingest",
-        code=(
-            *_COMMON_CODE,
-            "warehouse/migrations/001_raw_tables.sql",
-            "hrl_sarp/ingest.py",
-            "hrl_sarp/data",
-            "schemas/raw.py",
-            "tasks/ingest.py",
-            "flows/ingest.py",
-        ),
+        code=("warehouse/migrations/001_raw_tables.sql",),
         validate=_snapshot_matches,
         fingerprint=("snapshot",),
         config=("warehouse", "data"),
@@ -134,13 +135,8 @@ STAGES: tuple[Stage, ...] = (
         name="features",
         flow="flows.build_features:build-features",
         code=(
-            *_COMMON_CODE,
             "warehouse/migrations/002_features.sql",
-            "hrl_sarp/features",
             "warehouse/sql",
-            "schemas/features.py",
-            "tasks/features.py",
-            "flows/build_features.py",
         ),
         validate=_row_exists("feature_builds", "build_id", "build_id", "AND status = 'complete'"),
         fingerprint=("build_id",),
@@ -149,16 +145,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="gnn",
         flow="flows.fit_gnn:fit-gnn",
-        code=(
-            *_COMMON_CODE,
-            "warehouse/migrations/003_gnn.sql",
-            "hrl_sarp/gnn",
-            "hrl_sarp/threads.py",
-            "hrl_sarp/features/loader.py",
-            "schemas/embeddings.py",
-            "tasks/gnn.py",
-            "flows/fit_gnn.py",
-        ),
+        code=("warehouse/migrations/003_gnn.sql",),
         validate=_row_exists("gnn_models", "model_version", "model_version"),
         fingerprint=("model_version",),
         config=("warehouse", "gnn", "splits", "seed"),
@@ -166,14 +153,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="gnn-seeds",
         flow="flows.fanout:gnn-seeds",
-        code=(
-            *_COMMON_CODE,
-            "warehouse/migrations/003_gnn.sql",
-            "hrl_sarp/gnn",
-            "hrl_sarp/threads.py",
-            "hrl_sarp/features/loader.py",
-            "flows/fanout.py",
-        ),
+        code=("warehouse/migrations/003_gnn.sql",),
         validate=_always,
         fingerprint=("mean", "std"),
         config=("warehouse", "gnn", "splits", "seed"),
@@ -182,62 +162,21 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="pretrain",
         flow="flows.pretrain:pretrain",
-        code=(
-            *_COMMON_CODE,
-            "warehouse/migrations/004_models.sql",
-            "hrl_sarp/training",
-            "hrl_sarp/threads.py",
-            "hrl_sarp/policies",
-            "hrl_sarp/envs",
-            "hrl_sarp/features/loader.py",
-            "tasks/pretrain.py",
-            "flows/pretrain.py",
-        ),
+        code=("warehouse/migrations/004_models.sql",),
         validate=_checkpoints_present,
         fingerprint=("runs",),
     ),
     Stage(
         name="rl",
         flow="flows.rl:rl",
-        code=(
-            *_COMMON_CODE,
-            "warehouse/migrations/004_models.sql",
-            "hrl_sarp/rl",
-            "hrl_sarp/envs",
-            "hrl_sarp/policies",
-            "hrl_sarp/training",
-            "hrl_sarp/threads.py",
-            "hrl_sarp/backtest/metrics.py",  # validation Sharpe (hrl_sarp/rl/evaluation.py)
-            "hrl_sarp/backtest/baselines.py",  # the equal-weight reference of the curriculum
-            "hrl_sarp/gnn/store.py",
-            "hrl_sarp/features/loader.py",
-            "tasks/rl.py",
-            "flows/rl.py",
-        ),
+        code=("warehouse/migrations/004_models.sql",),
         validate=_checkpoints_present,
         fingerprint=("runs",),
     ),
     Stage(
         name="backtest",
         flow="flows.backtest:backtest",
-        code=(
-            *_COMMON_CODE,
-            "warehouse/migrations/005_rebalance.sql",
-            "hrl_sarp/backtest",
-            "hrl_sarp/reporting",
-            "hrl_sarp/system.py",
-            "hrl_sarp/registry.py",
-            "hrl_sarp/rl",
-            "hrl_sarp/envs",
-            "hrl_sarp/policies",
-            "hrl_sarp/training",
-            "hrl_sarp/threads.py",
-            "hrl_sarp/features/loader.py",
-            "hrl_sarp/gnn/store.py",
-            "schemas/backtest.py",
-            "tasks/backtest.py",
-            "flows/backtest.py",
-        ),
+        code=("warehouse/migrations/005_rebalance.sql",),
         validate=_report_present,
         fingerprint=("report",),
     ),
@@ -477,7 +416,7 @@ def train_all(
             stage_flow = _load_flow(stage.flow)
             call_params = _accepted(stage_flow, base)
             cache_extra = json.dumps(_cache_extra(cfg, base, stage), sort_keys=True)
-            code = code_hash(*stage.code)
+            code = code_hash(*stage.code, *import_closure(stage.flow_file()))
             options = {
                 "task_run_name": stage.name,
                 "result_storage": storage,

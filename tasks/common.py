@@ -14,8 +14,10 @@ Usage::
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,11 @@ RESULTS_ENV = "HRL_SARP_RESULTS_DIR"
 # Inputs that identify a run or where it executes rather than its content; never part of a cache key.
 RUN_SCOPED_INPUTS = ("parent_run_id", "flow_run_id", "dask_address")
 _CODE_SUFFIXES = (".py", ".sql", ".yaml")
+# Project packages whose modules key a stage's cache when the stage's flow imports them (at any depth, lazily too).
+PROJECT_PACKAGES = ("hrl_sarp", "tasks", "flows", "schemas")
+# Imported everywhere but not part of any stage's result: config values key the cache through the config hash, and
+# tracking only records.
+CLOSURE_EXCLUDE = ("hrl_sarp/config.py", "hrl_sarp/tracking.py")
 
 
 def cross_run_cache(exclude: tuple[str, ...] = RUN_SCOPED_INPUTS) -> CachePolicy:
@@ -102,3 +109,49 @@ def flow_run_id() -> str | None:
 
     run_id = flow_run.id
     return str(run_id) if run_id else None
+
+
+def _module_file(name: str) -> Path | None:
+    """``hrl_sarp.gnn.fit`` -> ``hrl_sarp/gnn/fit.py`` (or the package's ``__init__.py``) when it is project code."""
+    if name.split(".")[0] not in PROJECT_PACKAGES:
+        return None
+    base = REPO_ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _imports_of(file: Path) -> tuple[Path, ...]:
+    """Project modules ``file`` imports anywhere (module level or inside functions), as files."""
+    found: set[Path] = set()
+    for node in ast.walk(ast.parse(file.read_text(), filename=str(file))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # "from pkg import mod" may name a submodule or an attribute: try both
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        for name in names:
+            parts = name.split(".")
+            for depth in range(1, len(parts) + 1):  # parents' __init__ run on import too
+                module = _module_file(".".join(parts[:depth]))
+                if module is not None:
+                    found.add(module)
+    return tuple(sorted(found))
+
+
+def import_closure(*entry_files: str | Path) -> list[str]:
+    """Every project source file the ``entry_files`` import, transitively (repository-relative, sorted), minus
+    :data:`CLOSURE_EXCLUDE`. Found by reading the source (``ast``), so lazy imports inside functions count."""
+    seen: set[Path] = set()
+    stack = [Path(f) if Path(f).is_absolute() else REPO_ROOT / f for f in entry_files]
+    while stack:
+        file = stack.pop()
+        if file in seen or not file.is_file():
+            continue
+        seen.add(file)
+        stack.extend(_imports_of(file))
+    relative = {str(f.relative_to(REPO_ROOT)) for f in seen}
+    return sorted(relative - set(CLOSURE_EXCLUDE))

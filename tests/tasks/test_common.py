@@ -52,3 +52,26 @@ def test_content_hash_sees_new_and_changed_files(tmp_path):
     second = content_hash(tmp_path)
     assert first != second
     assert content_hash(tmp_path) == second
+
+
+def test_import_closure_follows_lazy_imports_and_leaves_config_out():
+    from tasks.common import CLOSURE_EXCLUDE, import_closure
+
+    closure = set(import_closure("flows/backtest.py"))
+    # flows/backtest -> tasks/backtest -> (inside functions) hrl_sarp.backtest.stage -> hrl_sarp.system -> rl, envs
+    assert {"tasks/backtest.py", "hrl_sarp/backtest/stage.py", "hrl_sarp/system.py"} <= closure
+    assert {"hrl_sarp/envs/simulator.py", "hrl_sarp/rl/layers.py", "hrl_sarp/registry.py"} <= closure
+    assert not closure & set(CLOSURE_EXCLUDE)
+    ingest = set(import_closure("flows/ingest.py"))
+    assert {"hrl_sarp/ingest.py", "hrl_sarp/data/validation.py", "schemas/raw.py"} <= ingest
+    assert not any(path.startswith(("hrl_sarp/rl/", "hrl_sarp/gnn/")) for path in ingest)
+
+
+def test_every_stage_is_keyed_on_the_code_its_flow_imports():
+    from flows.train_all import STAGES
+    from tasks.common import import_closure
+
+    for stage in STAGES:
+        closure = import_closure(stage.flow_file())
+        assert stage.flow_file() in closure, stage.name
+        assert any(path.startswith("hrl_sarp/") for path in closure), stage.name
