@@ -243,7 +243,8 @@ def run_phase(
     return {
         "stage": stage,
         "phase": phase,
-        "algo": cfg.rl.algo,
+        # the algorithm trained in this phase: the macro's (PPO / RecurrentPPO) in 3, TD3 + HER in 4, both in 5
+        "algo": {3: cfg.rl.algo, 4: "td3_her", 5: f"{cfg.rl.algo}+td3_her"}[phase],
         "curriculum": cfg.rl.curriculum.enabled,
         "seed": cfg.seed,
         **summary,
