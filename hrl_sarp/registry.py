@@ -18,7 +18,10 @@ feature build, else against the champion's recorded ``val_sharpe`` tag; otherwis
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,19 @@ def weights_frame(symbols: np.ndarray, dates: list[Any], as_of: list[Any], weigh
     return frame
 
 
+@contextlib.contextmanager
+def _quiet_model_logging() -> Iterator[None]:
+    """Silence MLflow's advisory on pickling a Python model object: the class is this package's own code, imported
+    by reference when the model loads, which is what we want."""
+    pyfunc_logger = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_logger.level
+    pyfunc_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        pyfunc_logger.setLevel(level)
+
+
 class HrlSarpModel(PythonModel):
     """MLflow pyfunc wrapper of :class:`hrl_sarp.system.TrainedSystem` (artifact ``system`` = the system folder)."""
 
@@ -83,7 +99,7 @@ class HrlSarpModel(PythonModel):
             self._inputs = {key: load_system_inputs(warehouse, build_id)}
         return self._inputs[key]
 
-    def predict(self, context, model_input, params=None):  # no type hints: MLflow would infer a signature from them
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         frame = pd.DataFrame(model_input)
         if "date" not in frame.columns:
             from hrl_sarp.errors import InputError
@@ -204,13 +220,14 @@ def register_system(
         raise HrlSarpError(f"{folder}: no validation Sharpe recorded and no inputs to compute it")
     champion = current_champion(name)
     champion_score = _champion_score(champion, system, inputs) if champion is not None else None
-    info = mlflow.pyfunc.log_model(
-        name=LOGGED_MODEL_NAME,
-        python_model=HrlSarpModel(),
-        artifacts={ARTIFACT_NAME: str(folder)},
-        registered_model_name=name,
-        pip_requirements=["hrl-sarp"],
-    )
+    with _quiet_model_logging():
+        info = mlflow.pyfunc.log_model(
+            name=LOGGED_MODEL_NAME,
+            python_model=HrlSarpModel(),
+            artifacts={ARTIFACT_NAME: str(folder)},
+            registered_model_name=name,
+            pip_requirements=["hrl-sarp"],
+        )
     version = str(info.registered_model_version)
     client = _client()
     version_tags = {

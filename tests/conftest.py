@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Tests that do not choose an MLflow store get a throwaway one per test process, never the repository's mlruns/.
+os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{tempfile.mkdtemp(prefix='hrl_sarp_tests_')}/mlflow.db")
 
 import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _reset_mlflow_state():
-    """MLflow keeps a process-global tracking URI, active experiment and run stack: reset them after each test so
-    one test's store never leaks into the next (xdist runs many tests per process)."""
+    """MLflow keeps a process-global tracking URI (mirrored into ``MLFLOW_TRACKING_URI``), active experiment and run
+    stack: put them back as they were before each test so one test's store never leaks into the next (xdist runs
+    many tests per process). Module-scoped fixtures set up before this one keep their store."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
     yield
     mlflow = sys.modules.get("mlflow")
     if mlflow is not None:
         while mlflow.active_run() is not None:
             mlflow.end_run()
-        mlflow.set_tracking_uri(None)
+        mlflow.set_tracking_uri(before)  # None unsets the variable, as it was
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
 
 
 @pytest.fixture
