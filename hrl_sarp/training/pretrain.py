@@ -146,6 +146,50 @@ class _EarlyStopping:
         return self.bad >= self.patience
 
 
+def _fit(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    n_train: int,
+    batch_loss: Callable[[np.ndarray], torch.Tensor],
+    evaluate: Callable[[], dict[str, float]],
+    epochs: int,
+    patience: int,
+    batch_size: int,
+    rng: np.random.Generator,
+    on_epoch: EpochCallback | None,
+) -> tuple[dict[str, list[float]], dict[str, float], int]:
+    """Minibatch epochs over ``n_train`` samples with early stopping on ``evaluate()["val_loss"]``.
+
+    ``batch_loss(idx)`` is the training loss of the samples ``idx``; ``evaluate()`` returns the epoch's validation
+    metrics (with ``val_loss``) and runs with the network in eval mode. Restores the best epoch's weights and returns
+    (per-epoch history, the best epoch's metrics, the best epoch's index).
+    """
+    history: dict[str, list[float]] = {}
+    stopper = _EarlyStopping(patience)
+    with single_thread():
+        for epoch in range(epochs):
+            net.train()
+            total, count = 0.0, 0
+            for idx in _batches(n_train, batch_size, rng):
+                loss = batch_loss(idx)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(idx)
+                count += len(idx)
+            net.eval()
+            metrics = {"train_loss": total / count, **evaluate()}
+            for key, value in metrics.items():
+                history.setdefault(key, []).append(value)
+            if on_epoch is not None:
+                on_epoch(epoch, metrics)
+            if stopper.update(epoch, metrics["val_loss"], net):
+                break
+    net.load_state_dict(stopper.state)
+    net.eval()
+    return history, {k: v[stopper.best_epoch] for k, v in history.items()}, stopper.best_epoch
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Phase 1: macro
 
@@ -256,30 +300,18 @@ def pretrain_macro(
         ce = nn.functional.cross_entropy(scale * action[:, S:], y)
         return ce + p.allocation_weight * kl, ce, kl
 
-    history: dict[str, list[float]] = {}
-    stopper = _EarlyStopping(p.patience)
-    with single_thread():
-        for epoch in range(p.macro_epochs):
-            net.train()
-            total, count = 0.0, 0
-            for idx in _batches(len(train), p.batch_size, rng):
-                loss, _, _ = losses(obs_train[idx], q_train[idx], y_train[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(idx)
-                count += len(idx)
-            metrics = {"train_loss": total / count, **_macro_eval(net, losses, obs_val, q_val, y_val, ex, val, S)}
-            for key, value in metrics.items():
-                history.setdefault(key, []).append(value)
-            if on_epoch is not None:
-                on_epoch(epoch, metrics)
-            if stopper.update(epoch, metrics["val_loss"], net):
-                break
-
-    net.load_state_dict(stopper.state)
-    net.eval()
-    best = {k: v[stopper.best_epoch] for k, v in history.items()}
+    history, best, best_epoch = _fit(
+        net,
+        optimizer,
+        len(train),
+        lambda idx: losses(obs_train[idx], q_train[idx], y_train[idx])[0],
+        lambda: _macro_eval(net, losses, obs_val, q_val, y_val, ex, val, S),
+        p.macro_epochs,
+        p.patience,
+        p.batch_size,
+        rng,
+        on_epoch,
+    )
     counts = np.bincount(ex.next_regime[train], minlength=N_REGIMES)
     majority = int(np.argmax(counts))
     with torch.no_grad():
@@ -294,7 +326,7 @@ def pretrain_macro(
         "val_rank_ic_tstat": nonoverlapping_tstat(val_ic, ex.rows[val], 5),
         "val_loss": best["val_loss"],
         "train_regime_accuracy": float(np.mean(train_pred == ex.next_regime[train])),
-        "best_epoch": stopper.best_epoch + 1,
+        "best_epoch": best_epoch + 1,
         "epochs_run": len(history["train_loss"]),
         "n_train_samples": len(train),
         "n_val_samples": len(val),
@@ -490,50 +522,38 @@ def pretrain_micro(arrays: FeatureArrays, cfg: Config, on_epoch: EpochCallback |
     ew_weights = equal_weight_in_goal(val.goals, val.valid, uni.onehot)
     ew_return = float(np.mean((ew_weights * fwd_val).sum(1)))
     oracle_return = float(np.mean((val.target * fwd_val).sum(1)))
-    history: dict[str, list[float]] = {}
-    stopper = _EarlyStopping(p.patience)
-    with single_thread():
-        for epoch in range(p.micro_epochs):
-            net.train()
-            total, count = 0.0, 0
-            for idx in _batches(len(train.rows), p.batch_size, rng):
-                loss, _ = loss_of(train, idx)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(idx)
-                count += len(idx)
-            net.eval()
-            with torch.no_grad():
-                val_loss, action = loss_of(val, val_idx)
-            alloc = masked_softmax_np(action.numpy().astype(float), val.valid, scale)
-            sector_alloc = alloc @ uni.onehot
-            matched = goal_matched(alloc, val.goals, uni.onehot)
-            cosine = (sector_alloc * val.goals).sum(1) / (
-                np.linalg.norm(sector_alloc, axis=1) * np.linalg.norm(val.goals, axis=1) + _EPS
-            )
-            metrics = {
-                "train_loss": total / count,
-                "val_loss": float(val_loss),
-                "val_return_pretrained": float(np.mean((alloc * fwd_val).sum(1))),
-                "val_return_goal_matched": float(np.mean((matched * fwd_val).sum(1))),
-                "val_return_equal_weight": ew_return,
-                "val_excess_return": float(np.mean((matched * fwd_val).sum(1))) - ew_return,
-                "val_goal_cosine": float(np.mean(cosine)),
-                "val_within_sector_ic": float(
-                    np.nanmean(within_sector_ic(action.numpy(), fwd_val, val.valid, uni.onehot))
-                ),
-            }
-            for key, value in metrics.items():
-                history.setdefault(key, []).append(value)
-            if on_epoch is not None:
-                on_epoch(epoch, metrics)
-            if stopper.update(epoch, metrics["val_loss"], net):
-                break
 
-    net.load_state_dict(stopper.state)
-    net.eval()
-    best = {k: v[stopper.best_epoch] for k, v in history.items()}
+    def evaluate() -> dict[str, float]:
+        with torch.no_grad():
+            val_loss, action = loss_of(val, val_idx)
+        alloc = masked_softmax_np(action.numpy().astype(float), val.valid, scale)
+        sector_alloc = alloc @ uni.onehot
+        matched = goal_matched(alloc, val.goals, uni.onehot)
+        cosine = (sector_alloc * val.goals).sum(1) / (
+            np.linalg.norm(sector_alloc, axis=1) * np.linalg.norm(val.goals, axis=1) + _EPS
+        )
+        return {
+            "val_loss": float(val_loss),
+            "val_return_pretrained": float(np.mean((alloc * fwd_val).sum(1))),
+            "val_return_goal_matched": float(np.mean((matched * fwd_val).sum(1))),
+            "val_return_equal_weight": ew_return,
+            "val_excess_return": float(np.mean((matched * fwd_val).sum(1))) - ew_return,
+            "val_goal_cosine": float(np.mean(cosine)),
+            "val_within_sector_ic": float(np.nanmean(within_sector_ic(action.numpy(), fwd_val, val.valid, uni.onehot))),
+        }
+
+    history, best, best_epoch = _fit(
+        net,
+        optimizer,
+        len(train.rows),
+        lambda idx: loss_of(train, idx)[0],
+        evaluate,
+        p.micro_epochs,
+        p.patience,
+        p.batch_size,
+        rng,
+        on_epoch,
+    )
     with torch.no_grad():
         _, action = loss_of(val, val_idx)
     alloc = masked_softmax_np(action.numpy().astype(float), val.valid, scale)
@@ -542,7 +562,7 @@ def pretrain_micro(arrays: FeatureArrays, cfg: Config, on_epoch: EpochCallback |
         **{k: best[k] for k in best if k.startswith("val_")},
         "val_return_oracle_target": oracle_return,
         "val_excess_tstat": nonoverlapping_tstat(best_excess, val.rows, h),
-        "best_epoch": stopper.best_epoch + 1,
+        "best_epoch": best_epoch + 1,
         "epochs_run": len(history["train_loss"]),
         "n_train_samples": len(train.rows),
         "n_val_samples": len(val.rows),
