@@ -79,18 +79,23 @@ class PricesSchema(pa.DataFrameModel):
         unique = TABLE_KEYS["prices"]
 
 
-class MacroSchema(pa.DataFrameModel):
+class _FiniteValues(pa.DataFrameModel):
+    """Base of the long tables with a numeric ``value`` column (declared by each table, which keeps the column
+    order of its contract): the value must be finite (not NaN, not inf)."""
+
+    @pa.check("value", name="finite")
+    @classmethod
+    def _finite(cls, values: pd.Series) -> pd.Series:
+        return pd.Series(np.isfinite(values.to_numpy()), index=values.index)
+
+
+class MacroSchema(_FiniteValues):
     """Daily macro observations; ``available_at`` is the first date the value is public (>= ``date``)."""
 
     date: Series[pd.Timestamp]
     series: Series[str] = pa.Field(str_length={"min_value": 1})
     value: Series[float]
     available_at: Series[pd.Timestamp]
-
-    @pa.check("value", name="finite")
-    @classmethod
-    def _finite(cls, values: pd.Series) -> pd.Series:
-        return pd.Series(np.isfinite(values.to_numpy()), index=values.index)
 
     @pa.dataframe_check(name="available_not_before_date")
     @classmethod
@@ -102,7 +107,7 @@ class MacroSchema(pa.DataFrameModel):
         unique = TABLE_KEYS["macro"]
 
 
-class FundamentalsSchema(pa.DataFrameModel):
+class FundamentalsSchema(_FiniteValues):
     """Quarterly (or any period) fundamentals; released at ``available_at`` (>= ``period_end``)."""
 
     symbol: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -110,11 +115,6 @@ class FundamentalsSchema(pa.DataFrameModel):
     field: Series[str] = pa.Field(str_length={"min_value": 1})
     value: Series[float]
     available_at: Series[pd.Timestamp]
-
-    @pa.check("value", name="finite")
-    @classmethod
-    def _finite(cls, values: pd.Series) -> pd.Series:
-        return pd.Series(np.isfinite(values.to_numpy()), index=values.index)
 
     @pa.dataframe_check(name="available_not_before_period_end")
     @classmethod

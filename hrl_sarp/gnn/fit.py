@@ -12,7 +12,7 @@ import dataclasses
 import json
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -51,20 +51,9 @@ class GnnFit:
 
 
 def _settings(gnn: GnnConfig, seed: int) -> TrainSettings:
-    return TrainSettings(
-        encoder=gnn.encoder,
-        hidden_dim=gnn.hidden_dim,
-        embedding_dim=gnn.embedding_dim,
-        epochs=gnn.epochs,
-        learning_rate=gnn.learning_rate,
-        weight_decay=gnn.weight_decay,
-        ranking_weight=gnn.ranking_weight,
-        reconstruction_weight=gnn.reconstruction_weight,
-        dropout=gnn.dropout,
-        min_train_weeks=gnn.min_train_weeks,
-        refit_every_weeks=gnn.refit_every_weeks,
-        seed=seed,
-    )
+    """The fit's hyperparameters: every ``TrainSettings`` field that ``GnnConfig`` has, taken from the config."""
+    from_config = {f.name: getattr(gnn, f.name) for f in fields(TrainSettings) if f.name in GnnConfig.model_fields}
+    return TrainSettings(**from_config, seed=seed)
 
 
 def node_inputs(

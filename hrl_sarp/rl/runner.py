@@ -153,6 +153,16 @@ def _ensure(h: Any, phase: int) -> None:
         attach_micro(h, _checkpoint(h.cfg, "rl_micro", build))
 
 
+def _learn_validated(model: Any, callback: Any, learn: Any, timesteps: int, curriculum: Any) -> dict[str, Any]:
+    """Evaluate the start point, learn ``timesteps`` with the validation callback, keep the best parameters seen
+    (early stopping on validation Sharpe); returns the callback's summary."""
+    callback.init_callback(model)
+    start = callback.run_eval()
+    learn(timesteps, callback)
+    callback.restore_best()
+    return _callback_summary(callback, start, curriculum)
+
+
 def train_phase(h: Any, phase: int, run_id: str | None = None) -> dict[str, Any]:
     """Train one phase on the hierarchy (no records); returns its numbers. SB3 metrics go to ``run_id``."""
     from hrl_sarp import tracking
@@ -167,20 +177,12 @@ def train_phase(h: Any, phase: int, run_id: str | None = None) -> dict[str, Any]
             attach_macro(h)
         h.macro_model.set_logger(_logger(run_id, stage))
         callback = h.macro_callback(rl.eval_every_steps)
-        callback.init_callback(h.macro_model)
-        start = callback.run_eval()
-        h.learn_macro(rl.macro_timesteps, callback)
-        callback.restore_best()
-        extra = _callback_summary(callback, start, h.macro_curriculum)
+        extra = _learn_validated(h.macro_model, callback, h.learn_macro, rl.macro_timesteps, h.macro_curriculum)
     elif phase == 4:
         attach_micro(h)
         h.micro_model.set_logger(_logger(run_id, stage))
         callback = h.micro_callback(rl.micro_eval_every_steps)
-        callback.init_callback(h.micro_model)
-        start = callback.run_eval()
-        h.learn_micro(rl.micro_timesteps, callback)
-        callback.restore_best()
-        extra = _callback_summary(callback, start, h.micro_curriculum)
+        extra = _learn_validated(h.micro_model, callback, h.learn_micro, rl.micro_timesteps, h.micro_curriculum)
     else:
         h.macro_model.set_logger(_logger(run_id, f"{stage}/macro"))
         h.micro_model.set_logger(_logger(run_id, f"{stage}/micro"))
