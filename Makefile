@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# CPU build of torch from local disk first, so no dependency can pull a CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,yfinance,dask]'
+	$(BIN)/python -m pip install -q -e '.[dev,yfinance,dask,realdata]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -70,7 +70,10 @@ class DataConfig(_Model):
     path: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    benchmark: str = "NIFTY50"
+    benchmark: str | None = Field(
+        None,
+        description="Symbol of the benchmark index row; unset: the data's only index row (hrl_sarp.data.benchmark)",
+    )
     synthetic: SyntheticConfig = SyntheticConfig()
 
 

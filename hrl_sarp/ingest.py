@@ -35,6 +35,7 @@ import pandas as pd
 
 from hrl_sarp import warehouse as wh
 from hrl_sarp.config import Config
+from hrl_sarp.data.benchmark import choose_benchmark
 from hrl_sarp.data.market import TABLE_COLUMNS, TABLE_KEYS, RawMarket, Rejection
 from hrl_sarp.data.sources import DateLike, read_source
 from hrl_sarp.errors import NoValidDataError
@@ -265,20 +266,12 @@ def load_batch(
     )
 
 
-def validate(
-    cfg: Config,
-    path: str | Path | None = None,
-    source: str | None = None,
-    start: DateLike = None,
-    end: DateLike = None,
-) -> dict[str, Any]:
-    """Report what an ingestion would load and reject; writes nothing and needs no warehouse.
+def validation_report(batch: PreparedBatch) -> dict[str, Any]:
+    """What an ingestion of ``batch`` would load and reject (writes nothing, needs no warehouse).
 
     ``exit_code`` is 0 when every row is valid and 1 when some rows would be quarantined; nothing valid at all
-    raises :class:`~hrl_sarp.errors.NoValidDataError`.
+    raises :class:`~hrl_sarp.errors.NoValidDataError`. :func:`hrl_sarp.preflight.check_data` adds the later stages.
     """
-    source = source or ("files" if path is not None else cfg.data.source)
-    batch = prepare(cfg, source, path, start, end)
     if batch.rows_valid.get("prices", 0) == 0:
         raise NoValidDataError(_nothing_valid_message(batch))
     return {
@@ -441,11 +434,17 @@ def _reject_duplicate_keys(market: RawMarket, source: str) -> tuple[RawMarket, l
 def _warnings(cfg: Config, market: RawMarket) -> list[str]:
     found = []
     securities = market.securities
-    if not securities.empty and cfg.data.benchmark not in set(securities["symbol"]):
-        found.append(
-            f"benchmark '{cfg.data.benchmark}' (data.benchmark) is not among the securities; "
-            "add it as an index row or set data.benchmark"
-        )
+    if securities.empty:
+        return found
+    indices = securities[securities["kind"] == "index"]
+    stock_sectors = set(securities.loc[securities["kind"] == "stock", "sector"].dropna())
+    sectors = {
+        s: (None if pd.isna(sector) else str(sector))
+        for s, sector in zip(indices["symbol"], indices["sector"], strict=True)
+    }
+    choice = choose_benchmark(cfg.data.benchmark, sectors, stock_sectors)
+    if choice.symbol is None:
+        found.append(f"benchmark: {choice.how}")
     return found
 
 

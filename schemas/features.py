@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pandera.extensions
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
@@ -22,6 +23,41 @@ _NS_PER_DAY = 86_400_000_000_000
 
 # %B with the price inside its own 20-day window lies in 0.5 +- sqrt(19) / 4.
 BB_BOUND = float(np.sqrt(19.0) / 4.0)
+
+# Every range check below encodes a bound that holds exactly in real arithmetic (a return >= -1, %B within
+# 0.5 +- BB_BOUND, RSI in [0, 100], ...). Floating point reaches such a bound from either side (the %B of a price
+# breaking out of a flat window is the bound itself, give or take an ulp), so each check is widened by this much,
+# relative to the bound's size (absolute below 1). A value outside by more is a real defect, not rounding.
+ROUNDING_TOLERANCE = 1e-9
+
+
+def _slack(bound: float) -> float:
+    return ROUNDING_TOLERANCE * max(1.0, abs(bound))
+
+
+# Two range checks that allow the rounding slack; registered once with pandera so that they read as field keywords
+# and a failure names the bound as written: check 'within(low=0.0, high=100.0)'.
+if not hasattr(pa.Check, "within"):
+
+    @pandera.extensions.register_check_method(statistics=["low", "high"])
+    def within(series: pd.Series, *, low: float, high: float) -> pd.Series:
+        """``low <= value <= high`` up to :data:`ROUNDING_TOLERANCE`."""
+        return (series >= low - _slack(low)) & (series <= high + _slack(high))
+
+    @pandera.extensions.register_check_method(statistics=["bound"])
+    def at_least(series: pd.Series, *, bound: float) -> pd.Series:
+        """``value >= bound`` up to :data:`ROUNDING_TOLERANCE`."""
+        return series >= bound - _slack(bound)
+
+
+def _ge(bound: float) -> dict:
+    """``pa.Field`` keywords for ``value >= bound`` up to :data:`ROUNDING_TOLERANCE`."""
+    return {"at_least": {"bound": float(bound)}}
+
+
+def _between(low: float, high: float) -> dict:
+    """``pa.Field`` keywords for ``low <= value <= high`` up to :data:`ROUNDING_TOLERANCE`."""
+    return {"within": {"low": float(low), "high": float(high)}}
 
 
 class FeatureValidationError(HrlSarpError):
@@ -75,26 +111,26 @@ class StockFeaturesSchema(pa.DataFrameModel):
 
     date: Series[pd.Timestamp]
     stock_index: Series[np.int32] = pa.Field(ge=0)
-    return_1d: Series[float] = pa.Field(ge=-1.0)
-    return_5d: Series[float] = pa.Field(ge=-1.0)
-    return_20d: Series[float] = pa.Field(ge=-1.0)
-    volatility_20d: Series[float] = pa.Field(ge=0.0)
-    rsi_14: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": 100.0})
+    return_1d: Series[float] = pa.Field(**_ge(-1.0))
+    return_5d: Series[float] = pa.Field(**_ge(-1.0))
+    return_20d: Series[float] = pa.Field(**_ge(-1.0))
+    volatility_20d: Series[float] = pa.Field(**_ge(0.0))
+    rsi_14: Series[float] = pa.Field(**_between(0.0, 100.0))
     macd_signal: Series[float]
-    bb_position: Series[float] = pa.Field(in_range={"min_value": 0.5 - BB_BOUND, "max_value": 0.5 + BB_BOUND})
-    volume_ratio_20d: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": 20.0})
-    delivery_pct: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": 100.0})
-    pe_zscore: Series[float] = pa.Field(in_range={"min_value": -Z_CLIP, "max_value": Z_CLIP})
-    pb_zscore: Series[float] = pa.Field(in_range={"min_value": -Z_CLIP, "max_value": Z_CLIP})
+    bb_position: Series[float] = pa.Field(**_between(0.5 - BB_BOUND, 0.5 + BB_BOUND))
+    volume_ratio_20d: Series[float] = pa.Field(**_between(0.0, 20.0))
+    delivery_pct: Series[float] = pa.Field(**_between(0.0, 100.0))
+    pe_zscore: Series[float] = pa.Field(**_between(-Z_CLIP, Z_CLIP))
+    pb_zscore: Series[float] = pa.Field(**_between(-Z_CLIP, Z_CLIP))
     roe: Series[float]
     roce: Series[float]
     debt_to_equity: Series[float]
-    ev_ebitda_zscore: Series[float] = pa.Field(in_range={"min_value": -Z_CLIP, "max_value": Z_CLIP})
-    earnings_surprise: Series[float] = pa.Field(in_range={"min_value": -SURPRISE_CLIP, "max_value": SURPRISE_CLIP})
-    promoter_pledge_pct: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": 100.0})
+    ev_ebitda_zscore: Series[float] = pa.Field(**_between(-Z_CLIP, Z_CLIP))
+    earnings_surprise: Series[float] = pa.Field(**_between(-SURPRISE_CLIP, SURPRISE_CLIP))
+    promoter_pledge_pct: Series[float] = pa.Field(**_between(0.0, 100.0))
     sector_relative_strength: Series[float]
     market_cap_log: Series[float]
-    free_float_pct: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": 100.0})
+    free_float_pct: Series[float] = pa.Field(**_between(0.0, 100.0))
     fii_holding_change: Series[float]
     avg_analyst_rating: Series[float]
 
@@ -123,8 +159,8 @@ class StockPanelSchema(pa.DataFrameModel):
     stock_index: Series[np.int32] = pa.Field(ge=0)
     close: Series[float] = pa.Field(gt=0.0, nullable=True)
     open: Series[float] = pa.Field(gt=0.0, nullable=True)
-    stock_return: Series[float] = pa.Field(ge=-1.0)
-    adv_value: Series[float] = pa.Field(ge=0.0, nullable=True)
+    stock_return: Series[float] = pa.Field(**_ge(-1.0))
+    adv_value: Series[float] = pa.Field(**_ge(0.0), nullable=True)
     tradable: Series[bool]
 
     @pa.dataframe_check(name="tradable_has_price")
@@ -145,22 +181,22 @@ class MacroFeaturesSchema(pa.DataFrameModel):
     """The 17 market members of the macro state (portfolio_drawdown is added by the environment)."""
 
     date: Series[pd.Timestamp] = pa.Field(unique=True)
-    india_vix: Series[float] = pa.Field(ge=0.0)
-    india_vix_change_1w: Series[float] = pa.Field(ge=-1.0)
-    fii_flow_norm: Series[float] = pa.Field(in_range={"min_value": -FLOW_CLIP, "max_value": FLOW_CLIP})
-    dii_flow_norm: Series[float] = pa.Field(in_range={"min_value": -FLOW_CLIP, "max_value": FLOW_CLIP})
-    pcr_index: Series[float] = pa.Field(ge=0.0)
-    usd_inr_momentum: Series[float] = pa.Field(ge=-1.0)
-    crude_regime: Series[float] = pa.Field(ge=-1.0)
+    india_vix: Series[float] = pa.Field(**_ge(0.0))
+    india_vix_change_1w: Series[float] = pa.Field(**_ge(-1.0))
+    fii_flow_norm: Series[float] = pa.Field(**_between(-FLOW_CLIP, FLOW_CLIP))
+    dii_flow_norm: Series[float] = pa.Field(**_between(-FLOW_CLIP, FLOW_CLIP))
+    pcr_index: Series[float] = pa.Field(**_ge(0.0))
+    usd_inr_momentum: Series[float] = pa.Field(**_ge(-1.0))
+    crude_regime: Series[float] = pa.Field(**_ge(-1.0))
     rbi_rate: Series[float]
     credit_spread: Series[float]
     yield_curve_slope: Series[float]
-    nifty_return_4w: Series[float] = pa.Field(ge=-1.0)
-    nifty_volatility_4w: Series[float] = pa.Field(ge=0.0)
-    breadth_advance_decline: Series[float] = pa.Field(in_range={"min_value": -1.0, "max_value": 1.0})
-    fno_oi_change: Series[float] = pa.Field(ge=-1.0)
+    nifty_return_4w: Series[float] = pa.Field(**_ge(-1.0))
+    nifty_volatility_4w: Series[float] = pa.Field(**_ge(0.0))
+    breadth_advance_decline: Series[float] = pa.Field(**_between(-1.0, 1.0))
+    fno_oi_change: Series[float] = pa.Field(**_ge(-1.0))
     event_risk_flag: Series[float] = pa.Field(isin=[0.0, 1.0])
-    days_to_next_event: Series[float] = pa.Field(in_range={"min_value": 0.0, "max_value": EVENT_HORIZON_DAYS})
+    days_to_next_event: Series[float] = pa.Field(**_between(0.0, EVENT_HORIZON_DAYS))
     regime_label_prev: Series[float] = pa.Field(isin=[-1.0, 0.0, 1.0])
 
     @pa.check("rbi_rate", "credit_spread", "yield_curve_slope", name="finite")
@@ -175,8 +211,8 @@ class MacroFeaturesSchema(pa.DataFrameModel):
 class SectorReturnsSchema(pa.DataFrameModel):
     date: Series[pd.Timestamp]
     sector: Series[str]
-    equal_weighted: Series[float] = pa.Field(ge=-1.0)
-    cap_weighted: Series[float] = pa.Field(ge=-1.0)
+    equal_weighted: Series[float] = pa.Field(**_ge(-1.0))
+    cap_weighted: Series[float] = pa.Field(**_ge(-1.0))
     n_stocks: Series[np.int32] = pa.Field(ge=0)
 
     @pa.dataframe_check(name="unique_key(date, sector)")
@@ -191,7 +227,7 @@ class SectorReturnsSchema(pa.DataFrameModel):
 class BenchmarkReturnsSchema(pa.DataFrameModel):
     date: Series[pd.Timestamp] = pa.Field(unique=True)
     level: Series[float] = pa.Field(gt=0.0, nullable=True)
-    return_1d: Series[float] = pa.Field(ge=-1.0)
+    return_1d: Series[float] = pa.Field(**_ge(-1.0))
 
     class Config:
         strict = True
@@ -201,7 +237,7 @@ class RegimeLabelsSchema(pa.DataFrameModel):
     """LABEL table: realised regime of the trailing week ending at each date."""
 
     date: Series[pd.Timestamp] = pa.Field(unique=True)
-    weekly_return: Series[float] = pa.Field(ge=-1.0)
+    weekly_return: Series[float] = pa.Field(**_ge(-1.0))
     regime: Series[str] = pa.Field(isin=["Bull", "Bear", "Sideways"])
     regime_code: Series[np.int32] = pa.Field(isin=[0, 1, 2])
     week_end: Series[bool]
@@ -221,7 +257,7 @@ class StockLabelsSchema(pa.DataFrameModel):
 
     date: Series[pd.Timestamp]
     stock_index: Series[np.int32] = pa.Field(ge=0)
-    forward_return: Series[float] = pa.Field(ge=-1.0, nullable=True)
+    forward_return: Series[float] = pa.Field(**_ge(-1.0), nullable=True)
 
     @pa.dataframe_check(name="unique_key(date, stock_index)")
     @classmethod

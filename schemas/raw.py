@@ -24,19 +24,58 @@ SECURITY_KINDS = ["stock", "index"]
 OHLC_TOLERANCE = 1e-3
 
 
+# Values a known macro series or fundamentals field can take (inclusive; None = unbounded). The features
+# divide by these levels or read them as shares, so a value outside its domain is a data error, quarantined at
+# ingestion. Series not listed (brent, flows, rates, ...) may take any finite value: crude traded below zero in 2020.
+VALUE_DOMAINS: dict[str, dict[str, tuple[float | None, float | None]]] = {
+    "macro": {
+        "india_vix": (0.0, None),
+        "usd_inr": (0.0, None),
+        "pcr": (0.0, None),
+        "fno_oi": (0.0, None),
+        "advances": (0.0, None),
+        "declines": (0.0, None),
+    },
+    "fundamentals": {
+        "shares_outstanding": (0.0, None),
+        "promoter_pledge_pct": (0.0, 100.0),
+        "free_float_pct": (0.0, 100.0),
+        "fii_holding_pct": (0.0, 100.0),
+    },
+}
+
+
 def _not_before(df: pd.DataFrame, later: str, earlier: str) -> pd.Series:
     return df[later] >= df[earlier]
 
 
+def in_domain(df: pd.DataFrame, table: str, key: str) -> pd.Series:
+    """True for rows whose ``value`` lies in the :data:`VALUE_DOMAINS` range of its series/field ``df[key]``."""
+    ok = pd.Series(True, index=df.index)
+    for name, (low, high) in VALUE_DOMAINS[table].items():
+        rows = df[key].eq(name)
+        if low is not None:
+            ok &= ~rows | (df["value"] >= low)
+        if high is not None:
+            ok &= ~rows | (df["value"] <= high)
+    return ok
+
+
 class SecuritiesSchema(pa.DataFrameModel):
-    """One row per symbol. ``kind`` is ``stock`` or ``index`` (the benchmark is an index row)."""
+    """One row per symbol. ``kind`` is ``stock`` or ``index`` (the benchmark is an index row). Every stock has a
+    sector; an index needs none (its sector, if given, is ignored: an index never counts as a sector member)."""
 
     symbol: Series[str] = pa.Field(str_length={"min_value": 1})
-    sector: Series[str] = pa.Field(str_length={"min_value": 1})
+    sector: Series[str] = pa.Field(str_length={"min_value": 1}, nullable=True)
     name: Series[str] = pa.Field(nullable=True)
     kind: Series[str] = pa.Field(isin=SECURITY_KINDS)
     listed_on: Series[pd.Timestamp] = pa.Field(nullable=True)
     delisted_on: Series[pd.Timestamp] = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="stock_has_sector")
+    @classmethod
+    def _stock_has_sector(cls, df: pd.DataFrame) -> pd.Series:
+        return df["sector"].notna() | df["kind"].eq("index")
 
     @pa.dataframe_check(name="delisted_not_before_listed")
     @classmethod
@@ -102,6 +141,11 @@ class MacroSchema(_FiniteValues):
     def _available_after(cls, df: pd.DataFrame) -> pd.Series:
         return _not_before(df, "available_at", "date")
 
+    @pa.dataframe_check(name="value_in_domain")
+    @classmethod
+    def _in_domain(cls, df: pd.DataFrame) -> pd.Series:
+        return in_domain(df, "macro", "series")
+
     class Config:
         strict = True
         unique = TABLE_KEYS["macro"]
@@ -120,6 +164,11 @@ class FundamentalsSchema(_FiniteValues):
     @classmethod
     def _available_after(cls, df: pd.DataFrame) -> pd.Series:
         return _not_before(df, "available_at", "period_end")
+
+    @pa.dataframe_check(name="value_in_domain")
+    @classmethod
+    def _in_domain(cls, df: pd.DataFrame) -> pd.Series:
+        return in_domain(df, "fundamentals", "field")
 
     class Config:
         strict = True

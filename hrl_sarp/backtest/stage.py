@@ -44,6 +44,7 @@ class StageInputs:
     system_note: str
     snapshot: str | None = None
     seed_folders: dict[int, str] = field(default_factory=dict)  # systems trained with other seeds
+    benchmark: str | None = None  # which benchmark the feature build used and why (hrl_sarp.data.benchmark)
 
     def systems(self) -> tuple[Any, dict[int, Any]]:
         """``(primary system or None, {seed: system})`` loaded from the folders."""
@@ -125,11 +126,15 @@ def load_stage_inputs(
             arrays = load_feature_arrays(con)
         embeddings = None
     with open_warehouse(cfg.warehouse_path(), read_only=True) as con:
-        snapshot = None
+        snapshot, benchmark = None, None
         if table_exists(con, "feature_builds"):
-            row = fetch_one(con, "SELECT snapshot FROM feature_builds WHERE build_id = ?", [arrays.build_id])
-            snapshot = str(row[0]) if row else None
-    return StageInputs(arrays, embeddings, system_folder, note, snapshot, dict(seed_folders or {}))
+            row = fetch_one(
+                con, "SELECT snapshot, benchmark, coverage FROM feature_builds WHERE build_id = ?", [arrays.build_id]
+            )
+            if row:
+                snapshot = str(row[0])
+                benchmark = json.loads(row[2]).get("benchmark", {}).get("chosen") or row[1] or None
+    return StageInputs(arrays, embeddings, system_folder, note, snapshot, dict(seed_folders or {}), benchmark)
 
 
 def stable_metrics(evaluation: Evaluation) -> dict[str, float]:
@@ -181,6 +186,8 @@ def record(
         regime_dates=evaluation.regime_dates,
     )
     summary = evaluation.summary()
+    benchmark = inputs.benchmark or "unknown (feature build predates the benchmark record)"
+    summary = {"split": summary.pop("split", None), "benchmark": benchmark, **summary}
     summary["hrl_sarp_status"] = inputs.system_note
     if inputs.system_folder:
         summary["hrl_sarp_seeds"] = [r.seed for r in evaluation.result.results[HRL_SARP]]

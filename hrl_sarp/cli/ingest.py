@@ -26,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "validate-data",
         help="check a data folder and report bad rows (writes nothing)",
-        description="Validate a files folder (or another source) and list the rows ingestion would quarantine. "
-        "Exit code 0: all rows valid; 1: some rows would be quarantined; 2: nothing valid.",
+        description="Validate a files folder (or another source), list the rows ingestion would quarantine, and "
+        "try the later stages on a throwaway copy (feature build and its checks, benchmark, walk-forward split) "
+        "to report what would stop them. Exit code 0: all rows valid, no problem; 1: some rows would be "
+        "quarantined or a later stage would fail; 2: nothing valid.",
     )
     check.add_argument("--path", metavar="DIR", help="folder to check (implies --source files)")
     check.add_argument("--source", choices=["synthetic", "files", "yfinance"], help="default: files with --path")
@@ -55,13 +57,15 @@ def run_ingest(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_validate(args: argparse.Namespace) -> dict[str, Any]:
-    from hrl_sarp.ingest import validate
+    from hrl_sarp.preflight import check_data
 
     cfg = config_from_args(args)
-    result = validate(cfg, path=args.path, source=args.source, start=args.start, end=args.end)
+    result = check_data(cfg, path=args.path, source=args.source, start=args.start, end=args.end)
     if not args.json:
         _list_rejections(result["rejections"], result["rows_rejected"])
         _list_warnings(result["warnings"])
+        for problem in result["problems"]:
+            print(f"problem: {problem}", file=sys.stderr)
         result = _compact(result)
     return result
 
@@ -81,4 +85,4 @@ def _list_warnings(messages: list[str]) -> None:
 
 def _compact(result: dict[str, Any]) -> dict[str, Any]:
     """Text mode lists rejections and warnings on stderr; stdout keeps the counts."""
-    return {k: v for k, v in result.items() if k not in ("rejections", "warnings")}
+    return {k: v for k, v in result.items() if k not in ("rejections", "warnings", "problems")}

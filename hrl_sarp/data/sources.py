@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from hrl_sarp.config import Config
+from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
 from hrl_sarp.data.market import RawMarket, Rejection
 from hrl_sarp.errors import ConfigError, InputError
 
@@ -65,7 +66,7 @@ def read_source(
     if source == "synthetic":
         from hrl_sarp.data.synthetic import generate_market
 
-        raw = generate_market(cfg.data.synthetic, cfg.data.benchmark).raw
+        raw = generate_market(cfg.data.synthetic, cfg.data.benchmark or DEFAULT_INDEX_SYMBOL).raw
     elif source == "files":
         if path is None:
             raise InputError("source 'files' needs a folder: pass --path DIR (or set data.path in the config)")
@@ -119,7 +120,7 @@ def _read_yfinance(cfg: Config, path, start: pd.Timestamp | None, end: pd.Timest
     start = start if start is not None else pd.Timestamp(cfg.data.synthetic.start)
     end = end if end is not None else pd.Timestamp.today().normalize()
     return yfinance_source.fetch_yfinance(
-        list(sector_map), start.date(), end.date(), sector_map, benchmark_symbol=cfg.data.benchmark
+        list(sector_map), start.date(), end.date(), sector_map, benchmark_symbol=cfg.data.benchmark or DEFAULT_INDEX_SYMBOL
     )
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from hrl_sarp.config import SyntheticConfig
+from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
 from hrl_sarp.data.market import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS, RawMarket
 from hrl_sarp.data.synthetic_calendar import trading_days, week_ids
 from hrl_sarp.errors import ConfigError
@@ -160,7 +161,7 @@ def sector_code(sector: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", sector.upper()).strip("_")
 
 
-def generate_market(cfg: SyntheticConfig, benchmark: str = "NIFTY50") -> SyntheticMarket:
+def generate_market(cfg: SyntheticConfig, benchmark: str = DEFAULT_INDEX_SYMBOL) -> SyntheticMarket:
     """Generate the whole market for ``cfg`` (deterministic in ``cfg``; see docs/synthetic_market.md)."""
     sectors = _check_sectors(cfg.sectors)
     dates = trading_days(cfg.start, cfg.end)

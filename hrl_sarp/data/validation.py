@@ -41,7 +41,7 @@ import pandera.pandas as pa
 from pandas.api import types as ptypes
 
 from hrl_sarp.data.market import TABLE_COLUMNS, TABLE_KEYS, RawMarket, Rejection
-from schemas.raw import RAW_SCHEMAS
+from schemas.raw import RAW_SCHEMAS, VALUE_DOMAINS
 
 log = logging.getLogger(__name__)
 
@@ -478,6 +478,21 @@ def _frame_formatter(check: str, frame: pd.DataFrame) -> tuple[str | None, Reaso
             ]
 
         return "high", ohlc
+    if check == "value_in_domain":
+        key = "series" if "series" in frame.columns else "field"
+        table = "macro" if key == "series" else "fundamentals"
+
+        def domain(pos: np.ndarray) -> list[str]:
+            rows = frame.iloc[pos]
+            return [
+                f"{name} value {_show(v)} outside its domain {_show_domain(*VALUE_DOMAINS[table][name])}"
+                for name, v in zip(rows[key], rows["value"], strict=True)
+            ]
+
+        return "value", domain
+    if check == "stock_has_sector":
+        reason = "missing sector (a stock needs one; only kind=index rows may leave it blank)"
+        return "sector", lambda pos: [reason] * len(pos)
     if check in ("available_not_before_date", "available_not_before_period_end", "delisted_not_before_listed"):
         later, earlier = {
             "available_not_before_date": ("available_at", "date"),
@@ -494,6 +509,10 @@ def _frame_formatter(check: str, frame: pd.DataFrame) -> tuple[str | None, Reaso
 
         return later, order
     return None, lambda pos: [f"failed check {check}"] * len(pos)
+
+
+def _show_domain(low: float | None, high: float | None) -> str:
+    return f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
 
 
 def _show(value: object) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
 from hrl_sarp.data.market import TABLE_COLUMNS, RawMarket
 from hrl_sarp.errors import HrlSarpError, SourceUnavailableError
 
@@ -96,7 +97,7 @@ def normalise_yfinance(
     sector_map: dict[str, str],
     benchmark: str = "^NSEI",
     *,
-    benchmark_symbol: str = "NIFTY50",
+    benchmark_symbol: str = DEFAULT_INDEX_SYMBOL,
 ) -> RawMarket:
     """Turn yfinance frames into the raw-market layout (see module docstring).
 
@@ -177,7 +178,7 @@ def fetch_yfinance(
     sector_map: dict[str, str],
     *,
     benchmark: str = "^NSEI",
-    benchmark_symbol: str = "NIFTY50",
+    benchmark_symbol: str = DEFAULT_INDEX_SYMBOL,
     macro_tickers: Iterable[str] = tuple(MACRO_TICKERS),
 ) -> RawMarket:
     """Download daily bars for ``tickers`` plus the benchmark and macro tickers, ``start`` to ``end`` inclusive.

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from hrl_sarp import warehouse as wh
 from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.data.benchmark import BenchmarkChoice, choose_benchmark
 from hrl_sarp.data.market import FUNDAMENTAL_FIELDS, MACRO_SERIES
 from hrl_sarp.errors import WarehouseStateError
 from hrl_sarp.features import indicators as ind
@@ -83,6 +84,7 @@ class BuildSummary:
     coverage_path: str | None
     benchmark_source: str
     seconds: float
+    benchmark: str = ""  # which benchmark was used and why, one line (hrl_sarp.data.benchmark)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,7 +108,7 @@ class MarketInputs:
     delivery_pct: np.ndarray  # (T, N)
     fundamentals: dict[str, np.ndarray]  # FUNDAMENTAL_STATE -> (T, N) latest released value known at t
     macro: dict[str, np.ndarray]  # series -> (T,) latest value known at t (NaN before the first)
-    benchmark: str
+    benchmark: BenchmarkChoice  # the index used (symbol None: none, the equal-weighted stocks stand in) and why
     benchmark_level: np.ndarray | None  # (T,) index close, None when the index is absent
     event_dates: np.ndarray  # (E,) datetime64[D], sorted
     sources: dict[str, bool] = field(default_factory=dict)  # "prices.volume" -> present in the data
@@ -229,14 +231,18 @@ def load_inputs(con: duckdb.DuckDBPyConnection, cfg: Config) -> MarketInputs:
 
     fundamentals = _load_fundamentals(con, (T, N))
     macro = _load_macro(con, cfg, T)
-    bench_rows = _numpy(
-        con,
-        "SELECT c.date_index, p.close FROM prices p JOIN _fb_calendar c USING (date) "
-        "WHERE p.symbol = ? AND p.symbol IN (SELECT symbol FROM securities WHERE kind = 'index')",
-        [cfg.data.benchmark],
-    )
+    index_rows = con.execute(
+        "SELECT symbol, sector FROM securities s WHERE kind = 'index' "
+        "AND EXISTS (SELECT 1 FROM prices p JOIN _fb_calendar c USING (date) WHERE p.symbol = s.symbol)"
+    ).fetchall()
+    choice = choose_benchmark(cfg.data.benchmark, dict(index_rows), {str(s) for s in sectors})
     benchmark_level = None
-    if len(bench_rows["date_index"]):
+    if choice.symbol is not None:
+        bench_rows = _numpy(
+            con,
+            "SELECT c.date_index, p.close FROM prices p JOIN _fb_calendar c USING (date) WHERE p.symbol = ?",
+            [choice.symbol],
+        )
         benchmark_level = np.full(T, np.nan)
         benchmark_level[bench_rows["date_index"].astype(np.int64)] = bench_rows["close"]
     events = con.execute("SELECT DISTINCT date FROM events ORDER BY date").fetchnumpy()["date"]
@@ -255,7 +261,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, cfg: Config) -> MarketInputs:
         delivery_pct=delivery,
         fundamentals=fundamentals,
         macro=macro,
-        benchmark=cfg.data.benchmark,
+        benchmark=choice,
         benchmark_level=benchmark_level,
         event_dates=np.asarray(events).astype("datetime64[D]"),
         sources=sources,
@@ -511,7 +517,7 @@ def _macro_raw(
 
     adv, dec = series("advances"), series("declines")
     with np.errstate(divide="ignore", invalid="ignore"):
-        breadth = np.where(adv + dec > 0, (adv - dec) / (adv + dec), np.nan)
+        breadth = np.where((adv >= 0) & (dec >= 0) & (adv + dec > 0), (adv - dec) / (adv + dec), np.nan)
         up = (valid & (ret1 > 0)).sum(axis=1)
         down = (valid & (ret1 < 0)).sum(axis=1)
         from_prices = np.where(valid.sum(axis=1) > 0, (up - down) / np.maximum(valid.sum(axis=1), 1), np.nan)
@@ -523,22 +529,28 @@ def _macro_raw(
     has = nxt < len(ev)
     days[has] = (ev[nxt[has]] - inputs.dates[has]).astype("timedelta64[D]").astype(np.float64)
     days = np.minimum(days, EVENT_HORIZON_DAYS)
+
+    # Levels that are shares or prices are used only where positive (ingestion quarantines negative ones; brent
+    # may legitimately go negative, when its relative change is undefined); an undefined value becomes neutral.
+    def positive(x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, np.nan)
+
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
-            "india_vix": series("india_vix"),
-            "india_vix_change_1w": ind.simple_return(series("india_vix"), 5),
+            "india_vix": np.where(series("india_vix") >= 0, series("india_vix"), np.nan),
+            "india_vix_change_1w": ind.simple_return(positive(series("india_vix")), 5),
             "fii_flow_norm": flow_norm(series("fii_flow")),
             "dii_flow_norm": flow_norm(series("dii_flow")),
-            "pcr_index": series("pcr"),
-            "usd_inr_momentum": ind.simple_return(series("usd_inr"), 20),
-            "crude_regime": series("brent") / ind.rolling_mean(series("brent"), 60) - 1.0,
+            "pcr_index": np.where(series("pcr") >= 0, series("pcr"), np.nan),
+            "usd_inr_momentum": ind.simple_return(positive(series("usd_inr")), 20),
+            "crude_regime": positive(series("brent")) / ind.rolling_mean(positive(series("brent")), 60) - 1.0,
             "rbi_rate": series("repo_rate"),
             "credit_spread": series("credit_spread"),
             "yield_curve_slope": series("yield_10y") - series("yield_2y"),
             "nifty_return_4w": ind.simple_return(level, 20),
             "nifty_volatility_4w": ind.volatility(bench_ret, 20),
             "breadth_advance_decline": breadth,
-            "fno_oi_change": ind.simple_return(series("fno_oi"), 5),
+            "fno_oi_change": ind.simple_return(positive(series("fno_oi")), 5),
             # without any scheduled event in the data both are unknown (neutral), not "no event coming"
             "event_risk_flag": (days <= EVENT_RISK_DAYS).astype(np.float64) if len(ev) else nan,
             "days_to_next_event": days if len(ev) else nan,
@@ -654,7 +666,8 @@ def _report_dir(con: duckdb.DuckDBPyConnection) -> Path:
 
 
 def _summary_from_row(row: dict[str, Any], skipped: bool, seconds: float) -> BuildSummary:
-    rows = {t: int(v) for t, v in json.loads(row["coverage"]).get("rows", {}).items()}
+    coverage = json.loads(row["coverage"])
+    rows = {t: int(v) for t, v in coverage.get("rows", {}).items()}
     return BuildSummary(
         build_id=row["build_id"],
         snapshot=row["snapshot"],
@@ -671,6 +684,7 @@ def _summary_from_row(row: dict[str, Any], skipped: bool, seconds: float) -> Bui
         coverage_path=row["coverage_path"],
         benchmark_source=row["benchmark_source"],
         seconds=seconds,
+        benchmark=coverage.get("benchmark", {}).get("chosen", row["benchmark"]),
     )
 
 
@@ -778,7 +792,7 @@ def _build(
             "forward_horizon_days, coverage_path, coverage, seconds) "
             "VALUES (?, ?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                build_id, config_hash, snapshot, cfg.data.benchmark, computed.benchmark_source,
+                build_id, config_hash, snapshot, inputs.benchmark.symbol or "", computed.benchmark_source,
                 str(first), str(last), len(inputs.dates) - warmup, len(inputs.symbols), len(inputs.sectors),
                 ",".join(STOCK_FEATURES), ",".join(MACRO_FEATURES), cfg.features.forward_horizon_days,
                 str(coverage_path), json.dumps(report, default=str), seconds,
@@ -801,5 +815,6 @@ def _build(
         coverage_path=str(coverage_path),
         benchmark_source=computed.benchmark_source,
         seconds=time.perf_counter() - started,
+        benchmark=inputs.benchmark.how,
         stage_seconds=stage_seconds,
     )

@@ -56,10 +56,7 @@ def coverage_report(
     sources = inputs.sources
     notes: list[str] = []
     if computed.benchmark_source != "index":
-        notes.append(
-            f"benchmark index '{cfg.data.benchmark}' absent: benchmark returns are the equal-weighted mean of stock "
-            "returns"
-        )
+        notes.append(f"benchmark: {inputs.benchmark.how}")
     if not sources.get("prices.volume"):
         notes.append("no volume in prices: volume_ratio_20d is neutral (1) and the liquidity filter is off")
     if not sources.get("fundamentals.shares_outstanding"):
@@ -82,7 +79,11 @@ def coverage_report(
             "sectors": len(inputs.sectors),
             "sector_names": [str(s) for s in inputs.sectors],
         },
-        "benchmark": {"name": cfg.data.benchmark, "source": computed.benchmark_source},
+        "benchmark": {
+            "name": inputs.benchmark.symbol,
+            "source": computed.benchmark_source,
+            "chosen": inputs.benchmark.how,
+        },
         "sources": dict(sorted(sources.items())),
         "missing_macro_series": missing_macro,
         "missing_fundamental_fields": missing_fund,

@@ -133,17 +133,23 @@ def macd_histogram(price: np.ndarray, fast: int = 12, slow: int = 26, signal: in
     return macd - ewm_span(macd, signal)
 
 
+# Relative spread below which a window of prices counts as flat (real price moves are far above 1e-10).
+FLAT_WINDOW_RTOL = 1e-10
+
+
 def bollinger_position(price: np.ndarray, window: int = 20, width: float = 2.0) -> np.ndarray:
     """(T, N) prices -> (T, N) %B: ``(price - lower) / (upper - lower)`` with bands ``sma +- width * std``.
 
     std is the population std (ddof=0, Bollinger's convention), so with the price inside its own window %B lies
-    in ``0.5 +- sqrt(window - 1) / (2 * width)``. NaN when the band has zero width.
+    in ``0.5 +- sqrt(window - 1) / (2 * width)``. NaN when the band has zero width: a window whose std is below
+    :data:`FLAT_WINDOW_RTOL` of its mean is flat (identical prices leave an ulp-sized std from rounding the mean,
+    which would otherwise give an arbitrary %B such as 0.25).
     """
     mean = rolling_mean(price, window)
     std = rolling_std(price, window, ddof=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = (np.asarray(price, dtype=np.float64) - (mean - width * std)) / (2.0 * width * std)
-    return np.where(std > 0, out, np.nan)
+    return np.where(std > FLAT_WINDOW_RTOL * np.abs(mean), out, np.nan)
 
 
 def volume_ratio(volume: np.ndarray, window: int = 20) -> np.ndarray:

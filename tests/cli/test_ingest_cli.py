@@ -74,7 +74,30 @@ def test_validate_data_reports_and_writes_nothing(tmp_path, files_folder, capsys
     out, err = capsys.readouterr()
     assert code == 1 and "rows_rejected: 2" in out and "rejected 2 rows" in err
     assert not warehouse.exists()
-    assert main(["validate-data", "--path", str(files_folder(days=5, name="clean"))]) == 0
+
+
+def test_validate_data_runs_the_later_stages_on_a_throwaway_copy(tmp_path, files_folder, capsys):
+    """Clean rows but too few sessions: the feature build would stop, and validate-data says so first."""
+    warehouse = tmp_path / "w.duckdb"
+    code = main(["validate-data", "--path", str(files_folder(days=20, name="short")), "--warehouse", str(warehouse)])
+    err = capsys.readouterr().err
+    assert code == 1 and "problem: features: " in err and "warmup_days" in err
+    assert not warehouse.exists()
+
+    clean = files_folder(days=300, name="clean")
+    assert main(["validate-data", "--path", str(clean), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["problems"] == [] and report["rows_rejected"] == 0
+
+
+def test_validate_data_names_a_missing_benchmark_and_a_short_split(tmp_path, files_folder, capsys):
+    folder = files_folder(days=120, name="nobench")
+    securities = folder / "securities.csv"
+    securities.write_text(securities.read_text().replace("NIFTY50,Index,index", "NIFTY50,Index,stock"))
+    assert main(["validate-data", "--path", str(folder), "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert problems[0] == "benchmark: no index row in the data: equal-weighted stocks (add an index row)"
+    assert problems[1].startswith("backtest: walk-forward backtest needs at least 152 sessions")
 
 
 def test_missing_folder_is_one_line(tmp_path, capsys):

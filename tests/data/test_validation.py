@@ -254,14 +254,51 @@ def test_negative_volume_and_delivery_out_of_range(tmp_path):
 
 
 def test_securities_bad_kind_and_missing_sector(tmp_path):
-    securities = "symbol,sector,kind\nAAA,IT,stock\nBBB,,stock\nCCC,IT,etf\n"
+    securities = "symbol,sector,kind\nAAA,IT,stock\nBBB,,stock\nCCC,IT,etf\nDDD,,\n"
     raw, _ = read_files(make_folder(tmp_path / "d", {"prices/p.csv": "date,symbol,close\n" + GOOD_ROWS}, securities))
     valid, rejections = validate_market(raw, "files")
+    missing = "missing sector (a stock needs one; only kind=index rows may leave it blank)"
     assert [r.message() for r in rejections] == [
-        "securities.csv:2: column 'sector': missing sector",
+        f"securities.csv:2: column 'sector': {missing}",
         "securities.csv:3: column 'kind': kind 'etf' is not one of: stock, index",
+        f"securities.csv:4: column 'sector': {missing}",  # a blank kind is a stock
     ]
     assert valid.securities["symbol"].tolist() == ["AAA"]
+
+
+def test_index_row_needs_no_sector_and_its_prices_load(tmp_path):
+    securities = "symbol,sector,kind\nAAA,IT,stock\nSP500,,index\n"
+    prices = "date,symbol,close\n" + GOOD_ROWS + "2024-01-01,SP500,4700.1\n2024-01-02,SP500,4690.2\n"
+    raw, _ = read_files(make_folder(tmp_path / "d", {"prices/p.csv": prices}, securities))
+    valid, rejections = validate_market(raw, "files")
+    assert rejections == []
+    index = valid.securities.set_index("symbol").loc["SP500"]
+    assert index["kind"] == "index" and pd.isna(index["sector"])
+    assert (valid.prices["symbol"] == "SP500").sum() == 2
+
+
+@pytest.mark.parametrize(
+    ("series", "value", "domain"),
+    [("india_vix", -3.0, "[0, inf]"), ("pcr", -0.5, "[0, inf]"), ("advances", -1.0, "[0, inf]")],
+)
+def test_macro_value_outside_its_domain_is_rejected(tmp_path, series, value, domain):
+    macro = f"date,series,value\n2024-01-01,{series},{value}\n2024-01-02,{series},1.0\n2024-01-01,brent,-37.6\n"
+    raw, _ = read_files(make_folder(tmp_path / "d", {"prices/p.csv": "date,symbol,close\n" + GOOD_ROWS,
+                                                     "macro/m.csv": macro}))  # fmt: skip
+    valid, rejections = validate_market(raw, "files")
+    assert only(rejections).message() == f"macro/m.csv:1: column 'value': {series} value {value:g} outside its domain {domain}"
+    assert len(valid.macro) == 2  # the good value and brent below zero (crude did trade there in 2020)
+
+
+def test_fundamental_share_above_100_percent_is_rejected(tmp_path):
+    fundamentals = "symbol,period_end,field,value\nAAA,2023-12-31,free_float_pct,120\nAAA,2023-12-31,roe,0.2\n"
+    raw, _ = read_files(make_folder(tmp_path / "d", {"prices/p.csv": "date,symbol,close\n" + GOOD_ROWS,
+                                                     "fundamentals/f.csv": fundamentals}))  # fmt: skip
+    valid, rejections = validate_market(raw, "files")
+    assert only(rejections).message() == (
+        "fundamentals/f.csv:1: column 'value': free_float_pct value 120 outside its domain [0, 100]"
+    )
+    assert valid.fundamentals["field"].tolist() == ["roe"]
 
 
 def test_sentiment_outside_unit_interval(tmp_path):

@@ -107,7 +107,9 @@ def test_stock_missing_from_sector_map_is_rejected_by_validation_not_dropped(rec
     raw = normalise_yfinance(recorded, {"TCS.NS": "IT", "INFY.NS": "IT"})
     valid, rejections = validate_market(raw, "yfinance")
     messages = [r.message() for r in rejections]
-    assert messages[0] == "securities:3: column 'sector': missing sector"
+    assert messages[0] == (
+        "securities:3: column 'sector': missing sector (a stock needs one; only kind=index rows may leave it blank)"
+    )
     assert messages[1:] == [
         f"prices:{i}: column 'symbol': symbol 'HDFCBANK' was rejected in securities" for i in range(11, 16)
     ]

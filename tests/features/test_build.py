@@ -234,7 +234,7 @@ def test_missing_benchmark_builds_equal_weighted_index(tmp_path):
     assert summary.benchmark_source == "equal_weighted_stocks" and a.n_sectors == 5
     report = json.loads(Path(summary.coverage_path).read_text())
     assert report["benchmark"]["source"] == "equal_weighted_stocks"
-    assert any("benchmark index 'NIFTY50' absent" in note for note in report["notes"])
+    assert "benchmark: no index row in the data: equal-weighted stocks (add an index row)" in report["notes"]
     close = raw.prices.pivot(index="date", columns="symbol", values="close")
     ret = close.ffill().pct_change(fill_method=None).where(close.notna())  # a return after a halt spans it
     expected = ret.mean(axis=1).to_numpy()[-a.n_dates :]

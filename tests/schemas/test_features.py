@@ -45,9 +45,9 @@ def test_nan_burst_and_rsi_out_of_range_are_named():
     message = str(err.value)
     assert "stock_features" in message
     assert "column 'return_5d' failed check 'not_nullable'" in message and "(8 rows" in message
-    assert "column 'rsi_14' failed check 'in_range(0.0, 100.0)'" in message and "130.0" in message
+    assert "column 'rsi_14' failed check 'within(low=0.0, high=100.0)'" in message and "130.0" in message
     cases = err.value.failure_cases
-    assert {("return_5d", "not_nullable"), ("rsi_14", "in_range(0.0, 100.0)")} <= set(
+    assert {("return_5d", "not_nullable"), ("rsi_14", "within(low=0.0, high=100.0)")} <= set(
         zip(cases["column"], cases["check"], strict=True)
     )
 
