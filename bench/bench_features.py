@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrl_sarp import warehouse as wh  # noqa: E402
 from hrl_sarp.config import load_config  # noqa: E402
-from hrl_sarp.data.market import TABLE_COLUMNS  # noqa: E402
+from hrl_sarp.domain import TABLE_COLUMNS  # noqa: E402
 from hrl_sarp.features.build import build_features  # noqa: E402
 
 

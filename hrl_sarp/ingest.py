@@ -36,8 +36,9 @@ import pandas as pd
 from hrl_sarp import warehouse as wh
 from hrl_sarp.config import Config
 from hrl_sarp.data.benchmark import choose_benchmark
-from hrl_sarp.data.market import TABLE_COLUMNS, TABLE_KEYS, RawMarket, Rejection
+from hrl_sarp.data.market import RawMarket, Rejection
 from hrl_sarp.data.sources import DateLike, read_source
+from hrl_sarp.domain import TABLE_COLUMNS, TABLE_KEYS
 from hrl_sarp.errors import NoValidDataError
 
 MAX_MESSAGES = 20

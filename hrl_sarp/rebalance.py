@@ -9,7 +9,7 @@ and the CVaR budget are applied there; the weights are checked against the caps 
 config (the run's tighter caps re-project the target). The drawdown gate needs the real portfolio's NAV path and is
 left to the execution side.
 
-Output: one row per symbol held or targeted plus ``CASH`` in ``rebalance_proposals`` (one transaction, idempotent
+Output: one row per symbol held or targeted plus ``cash`` in ``rebalance_proposals`` (one transaction, idempotent
 for the same proposal id) and a frame for the Prefect table artifact.
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from hrl_sarp.config import Config, RiskConfig
+from hrl_sarp.domain import CASH
 from hrl_sarp.errors import HrlSarpError
 
-CASH = "CASH"
 ORDER_TOLERANCE = 1e-9
 PROPOSAL_COLUMNS = [
     "proposal_id", "as_of", "symbol", "target_weight", "current_weight", "order_weight", "order_side",
@@ -35,7 +35,7 @@ PROPOSAL_COLUMNS = [
 
 @dataclass(frozen=True)
 class Proposal:
-    """A rebalance proposal: ``frame`` has :data:`PROPOSAL_COLUMNS` (the ``CASH`` row last)."""
+    """A rebalance proposal: ``frame`` has :data:`PROPOSAL_COLUMNS` (the ``cash`` row last)."""
 
     proposal_id: str
     as_of: str
@@ -112,14 +112,15 @@ def current_holdings(con: Any, as_of: np.datetime64) -> tuple[str | None, dict[s
     ).fetchall()
     if not rows:
         return None, {}
-    return str(rows[0][0]), {str(symbol): float(weight) for _, symbol, weight in rows if symbol != CASH}
+    # the cash row may be written in any case (proposals before the vocabulary was unified wrote "CASH")
+    return str(rows[0][0]), {str(symbol): float(weight) for _, symbol, weight in rows if str(symbol).lower() != CASH}
 
 
 def order_frame(
     symbols: np.ndarray, target: np.ndarray, holdings: dict[str, float], proposal_id: str, as_of: str,
     model_version: str, build_id: str,
 ) -> pd.DataFrame:  # fmt: skip
-    """One row per symbol targeted or held (symbols outside the build are sold to 0) plus ``CASH``."""
+    """One row per symbol targeted or held (symbols outside the build are sold to 0) plus ``cash``."""
     names = [str(s) for s in symbols]
     extra = sorted(set(holdings) - set(names))
     all_names = names + extra
@@ -151,8 +152,8 @@ def order_frame(
 def propose(cfg: Config, system: Any, model_version: str, write: bool = True) -> Proposal:
     """The proposal of ``system`` (a :class:`~hrl_sarp.system.TrainedSystem`) for the latest date in the
     warehouse; written to ``rebalance_proposals`` when ``write``."""
+    from hrl_sarp.domain import REGIMES
     from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
-    from hrl_sarp.features.arrays import REGIMES
     from hrl_sarp.system import load_system_inputs
     from hrl_sarp.warehouse import open_warehouse, transaction, upsert
 

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hrl_sarp.domain import CASH
+
 try:  # mlflow is a dependency, but keep the library importable for pure-numpy users of the module's helpers
     from mlflow.pyfunc import PythonModel
 except ImportError:  # pragma: no cover
@@ -39,7 +41,6 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 ARTIFACT_NAME = "system"
 LOGGED_MODEL_NAME = "hrl_sarp_system"
-CASH = "cash"
 
 
 def rows_for_dates(dates: np.ndarray, asked: pd.Series) -> np.ndarray:

@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 
 from hrl_sarp.config import Config, validate_config
+from hrl_sarp.domain import REGIMES
 from hrl_sarp.errors import HrlSarpError, WarehouseStateError
-from hrl_sarp.features.arrays import REGIMES, FeatureArrays
+from hrl_sarp.features.arrays import FeatureArrays
 
 SYSTEM_FILE = "system.json"
 CONFIG_FILE = "config.yaml"

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from hrl_sarp.config import REPO_ROOT
-from hrl_sarp.data.market import TABLE_COLUMNS, TABLE_KEYS
+from hrl_sarp.domain import TABLE_COLUMNS, TABLE_KEYS
 from hrl_sarp.errors import WarehouseLockedError, WarehouseStateError
 
 MIGRATIONS_DIR = REPO_ROOT / "warehouse" / "migrations"

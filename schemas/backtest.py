@@ -11,8 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from hrl_sarp.backtest.metrics import METRIC_NAMES
-from hrl_sarp.errors import HrlSarpError
+from hrl_sarp.domain import METRIC_NAMES, HrlSarpError
 
 
 class BacktestTableError(HrlSarpError):

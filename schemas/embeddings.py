@@ -13,7 +13,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from hrl_sarp.errors import HrlSarpError
+from hrl_sarp.domain import HrlSarpError
 
 
 class EmbeddingValidationError(HrlSarpError):

@@ -16,8 +16,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from hrl_sarp.errors import HrlSarpError
-from hrl_sarp.features.spec import EVENT_HORIZON_DAYS, FLOW_CLIP, SURPRISE_CLIP, Z_CLIP
+from hrl_sarp.domain import EVENT_HORIZON_DAYS, FLOW_CLIP, N_REGIMES, REGIMES, SURPRISE_CLIP, Z_CLIP, HrlSarpError
 
 _NS_PER_DAY = 86_400_000_000_000
 
@@ -238,15 +237,17 @@ class RegimeLabelsSchema(pa.DataFrameModel):
 
     date: Series[pd.Timestamp] = pa.Field(unique=True)
     weekly_return: Series[float] = pa.Field(**_ge(-1.0))
-    regime: Series[str] = pa.Field(isin=["Bull", "Bear", "Sideways"])
-    regime_code: Series[np.int32] = pa.Field(isin=[0, 1, 2])
+    regime: Series[str] = pa.Field(isin=list(REGIMES))
+    regime_code: Series[np.int32] = pa.Field(isin=list(range(N_REGIMES)))
     week_end: Series[bool]
 
     @pa.dataframe_check(name="regime_matches_code")
     @classmethod
     def _consistent(cls, df: pd.DataFrame) -> pd.Series:
-        names = np.array(["Bull", "Bear", "Sideways"], dtype=object)
-        return pd.Series(names[df["regime_code"].to_numpy().clip(0, 2)] == df["regime"].to_numpy(), index=df.index)
+        names = np.array(REGIMES, dtype=object)
+        return pd.Series(
+            names[df["regime_code"].to_numpy().clip(0, N_REGIMES - 1)] == df["regime"].to_numpy(), index=df.index
+        )
 
     class Config:
         strict = True

@@ -15,7 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from hrl_sarp.data.market import TABLE_KEYS
+from hrl_sarp.domain import TABLE_KEYS
 
 SECURITY_KINDS = ["stock", "index"]
 

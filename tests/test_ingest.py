@@ -11,8 +11,9 @@ import pytest
 from hrl_sarp import ingest as ing
 from hrl_sarp import warehouse as wh
 from hrl_sarp.config import SyntheticConfig, load_config
-from hrl_sarp.data.market import TABLE_COLUMNS, RawMarket, Rejection
+from hrl_sarp.data.market import RawMarket, Rejection
 from hrl_sarp.data.sources import filter_dates
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.errors import NoValidDataError
 
 
@@ -203,7 +204,7 @@ def test_files_bad_rows_quarantined_good_rows_load(warehouse_path, files_folder)
 
 def test_validate_reports_without_writing(warehouse_path, files_folder):
     folder = files_folder(bad_prices=[{"date": "2023-01-03", "symbol": "ZZZ", "close": -1.0}])
-    report = ing.validate(_cfg(warehouse_path), path=folder)
+    report = ing.validation_report(ing.prepare(_cfg(warehouse_path), "files", folder, None, None))
     assert report["rows_rejected"] >= 1 and report["exit_code"] == 1
     assert report["valid_by_table"]["prices"] == 5 * 30
     assert not warehouse_path.exists()

@@ -31,7 +31,8 @@ def _holdings(cfg, as_of: str, weights: dict[str, float]) -> None:
 
 
 def test_proposal_for_latest_date_sums_to_one_and_respects_caps(setup):
-    from hrl_sarp.rebalance import CASH, propose
+    from hrl_sarp.domain import CASH
+    from hrl_sarp.rebalance import propose
     from hrl_sarp.system import TrainedSystem, load_system_inputs
 
     cfg, folder = setup
@@ -80,7 +81,8 @@ def test_proposal_for_latest_date_sums_to_one_and_respects_caps(setup):
 
 
 def test_tighter_run_caps_are_enforced(setup):
-    from hrl_sarp.rebalance import CASH, propose
+    from hrl_sarp.domain import CASH
+    from hrl_sarp.rebalance import propose
     from hrl_sarp.system import TrainedSystem
 
     cfg, folder = setup

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hrl_sarp import warehouse as wh
-from hrl_sarp.data.market import TABLE_COLUMNS
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.errors import WarehouseLockedError, WarehouseStateError
 
 

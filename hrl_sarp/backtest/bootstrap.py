@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrl_sarp.backtest.metrics import PERIODS_PER_YEAR, sharpe_along_last_axis
+from hrl_sarp.backtest.metrics import sharpe_along_last_axis
+from hrl_sarp.domain import TRADING_DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def sharpe_difference_interval(
     block_length: float = 20.0,
     confidence: float = 0.95,
     seed: int = 0,
-    periods: int = PERIODS_PER_YEAR,
+    periods: int = TRADING_DAYS_PER_YEAR,
 ) -> BootstrapInterval:
     """Paired stationary-bootstrap interval for ``Sharpe(a) - Sharpe(b)``.
 

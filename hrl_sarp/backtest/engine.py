@@ -20,9 +20,10 @@ import pandas as pd
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, Strategy, make_baselines
 from hrl_sarp.backtest.bootstrap import BootstrapInterval, sharpe_difference_interval
-from hrl_sarp.backtest.metrics import METRIC_NAMES, metric_table
+from hrl_sarp.backtest.metrics import metric_table
 from hrl_sarp.backtest.splits import WalkForwardPlan, walk_forward_splits
 from hrl_sarp.config import BacktestConfig, Config, CostConfig, RiskConfig
+from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.envs.simulator import MarketArrays, simulate
 from hrl_sarp.errors import ConfigError
 from hrl_sarp.features.arrays import FeatureArrays

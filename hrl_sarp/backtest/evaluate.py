@@ -25,9 +25,9 @@ from hrl_sarp.backtest.engine import (
     run_strategy,
 )
 from hrl_sarp.backtest.flat_rl import FLAT_RL, FlatRlStrategy
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.splits import SplitError, WalkForwardPlan, walk_forward_splits
 from hrl_sarp.config import Config
+from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
 

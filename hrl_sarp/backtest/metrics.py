@@ -9,25 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hrl_sarp.domain import METRIC_NAMES, TRADING_DAYS_PER_YEAR
 from hrl_sarp.envs.risk import historical_cvar
 from hrl_sarp.envs.risk import max_drawdown as path_max_drawdown
-
-PERIODS_PER_YEAR = 252
-
-# The fixed metric names: every backtest run logs exactly these, in this order.
-METRIC_NAMES: tuple[str, ...] = (
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "calmar",
-    "max_drawdown",
-    "cvar95",
-    "hit_rate",
-    "turnover",
-    "cost_drag",
-    "information_ratio",
-)
 
 
 def _as_returns(returns: np.ndarray) -> np.ndarray:
@@ -43,7 +27,7 @@ def nav_from_returns(returns: np.ndarray, initial: float = 1.0) -> np.ndarray:
     return initial * np.concatenate([[1.0], np.cumprod(1.0 + r)])
 
 
-def cagr(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def cagr(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Compound annual growth: ``prod(1 + r) ** (periods / L) - 1``."""
     r = _as_returns(returns)
     growth = float(np.prod(1.0 + r))
@@ -52,7 +36,7 @@ def cagr(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
     return growth ** (periods / r.size) - 1.0
 
 
-def volatility(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def volatility(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised sample standard deviation: ``std(r, ddof=1) * sqrt(periods)`` (0 for a single day)."""
     r = _as_returns(returns)
     if r.size < 2:
@@ -60,7 +44,7 @@ def volatility(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
     return float(np.std(r, ddof=1) * np.sqrt(periods))
 
 
-def sharpe_along_last_axis(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> np.ndarray:
+def sharpe_along_last_axis(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> np.ndarray:
     """Annualised Sharpe of every row of (..., L) daily returns (L >= 2): ``mean / std(ddof=1) * sqrt(periods)``,
     0 where a row has no variance. Returns (...)."""
     r = np.asarray(returns, dtype=np.float64)
@@ -70,7 +54,7 @@ def sharpe_along_last_axis(returns: np.ndarray, periods: int = PERIODS_PER_YEAR)
     return np.where(sd > 1e-15, mean / safe * np.sqrt(periods), 0.0)
 
 
-def sharpe(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def sharpe(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised Sharpe ratio with a zero risk-free rate: ``mean(r) / std(r, ddof=1) * sqrt(periods)``."""
     r = _as_returns(returns)
     if r.size < 2:
@@ -78,7 +62,7 @@ def sharpe(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
     return float(sharpe_along_last_axis(r, periods))
 
 
-def sortino(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def sortino(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised Sortino ratio: ``mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(periods)`` (target 0)."""
     r = _as_returns(returns)
     downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)))
@@ -90,7 +74,7 @@ def max_drawdown(returns: np.ndarray) -> float:
     return path_max_drawdown(_as_returns(returns))
 
 
-def calmar(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def calmar(returns: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """CAGR / max drawdown (0 when there is no drawdown)."""
     mdd = max_drawdown(returns)
     return 0.0 if mdd <= 1e-15 else cagr(returns, periods) / mdd
@@ -107,19 +91,19 @@ def hit_rate(returns: np.ndarray) -> float:
     return float(np.mean(r > 0.0))
 
 
-def annual_turnover(turnover: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def annual_turnover(turnover: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised two-sided turnover: ``mean(daily sum |traded weight|) * periods`` (1.0 = 100% of NAV a year)."""
     t = np.asarray(turnover, dtype=np.float64).ravel()
     return 0.0 if t.size == 0 else float(np.mean(t) * periods)
 
 
-def cost_drag(costs: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def cost_drag(costs: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised trading costs as a fraction of NAV: ``mean(daily cost / NAV) * periods``."""
     c = np.asarray(costs, dtype=np.float64).ravel()
     return 0.0 if c.size == 0 else float(np.mean(c) * periods)
 
 
-def information_ratio(returns: np.ndarray, benchmark: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+def information_ratio(returns: np.ndarray, benchmark: np.ndarray, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised mean active return over tracking error: ``mean(r - b) / std(r - b, ddof=1) * sqrt(periods)``."""
     r = _as_returns(returns)
     b = _as_returns(benchmark)
@@ -133,7 +117,7 @@ def metric_table(
     benchmark: np.ndarray,
     turnover: np.ndarray | None = None,
     costs: np.ndarray | None = None,
-    periods: int = PERIODS_PER_YEAR,
+    periods: int = TRADING_DAYS_PER_YEAR,
 ) -> dict[str, float]:
     """Every metric of :data:`METRIC_NAMES`, in order, for one strategy.
 

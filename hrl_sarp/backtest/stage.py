@@ -26,8 +26,8 @@ import pandas as pd
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, MIN_VARIANCE, MOMENTUM, RANDOM, RISK_PARITY
 from hrl_sarp.backtest.evaluate import HRL_SARP, NOT_TRAINED, Evaluation
 from hrl_sarp.backtest.flat_rl import FLAT_RL
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.errors import HrlSarpError, WarehouseStateError
 from hrl_sarp.features.arrays import FeatureArrays
 

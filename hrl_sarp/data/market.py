@@ -1,7 +1,8 @@
 """The raw-market contract every source produces and the warehouse loads.
 
 All frames use plain columns (no index); dates are ``datetime64[ns]`` normalised to midnight. Column sets are
-fixed here so that sources, validation and the warehouse agree on one layout.
+fixed once in :mod:`hrl_sarp.domain` (``TABLE_COLUMNS``, ``TABLE_KEYS``) so that sources, validation and the
+warehouse agree on one layout.
 """
 
 from __future__ import annotations
@@ -10,66 +11,7 @@ from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
-SECURITIES_COLUMNS = ["symbol", "sector", "name", "kind", "listed_on", "delisted_on"]
-PRICES_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "adj_close", "volume", "delivery_pct"]
-MACRO_COLUMNS = ["date", "series", "value", "available_at"]
-FUNDAMENTALS_COLUMNS = ["symbol", "period_end", "field", "value", "available_at"]
-SENTIMENT_COLUMNS = ["date", "sector", "value", "available_at"]
-EVENTS_COLUMNS = ["date", "event"]
-
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "securities": SECURITIES_COLUMNS,
-    "prices": PRICES_COLUMNS,
-    "macro": MACRO_COLUMNS,
-    "fundamentals": FUNDAMENTALS_COLUMNS,
-    "sentiment": SENTIMENT_COLUMNS,
-    "events": EVENTS_COLUMNS,
-}
-
-# Natural keys: one row per key in the warehouse.
-TABLE_KEYS: dict[str, list[str]] = {
-    "securities": ["symbol"],
-    "prices": ["symbol", "date"],
-    "macro": ["series", "date"],
-    "fundamentals": ["symbol", "period_end", "field"],
-    "sentiment": ["sector", "date"],
-    "events": ["date", "event"],
-}
-
-# Macro series names the feature builder understands (a source may supply any subset).
-MACRO_SERIES = [
-    "india_vix",
-    "fii_flow",
-    "dii_flow",
-    "usd_inr",
-    "brent",
-    "repo_rate",
-    "yield_10y",
-    "yield_2y",
-    "credit_spread",
-    "pcr",
-    "fno_oi",
-    "advances",
-    "declines",
-]
-
-# Fundamental fields the feature builder understands (a source may supply any subset).
-FUNDAMENTAL_FIELDS = [
-    "eps",
-    "eps_estimate",
-    "book_value_ps",
-    "roe",
-    "roce",
-    "debt_to_equity",
-    "ebitda",
-    "net_debt",
-    "shares_outstanding",
-    "promoter_pledge_pct",
-    "free_float_pct",
-    "fii_holding_pct",
-    "analyst_rating",
-]
-
+from hrl_sarp.domain import TABLE_COLUMNS
 
 def empty_frame(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in TABLE_COLUMNS[table]})

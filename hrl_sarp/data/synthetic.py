@@ -22,12 +22,12 @@ from scipy.signal import lfilter
 
 from hrl_sarp.config import SyntheticConfig
 from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
-from hrl_sarp.data.market import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS, RawMarket
+from hrl_sarp.data.market import RawMarket
+from hrl_sarp.domain import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS, TRADING_DAYS_PER_YEAR
 from hrl_sarp.data.synthetic_calendar import trading_days, week_ids
 from hrl_sarp.errors import ConfigError
-from hrl_sarp.features.arrays import REGIMES
+from hrl_sarp.domain import REGIMES
 
-DAYS_PER_YEAR = 252
 BULL, BEAR, SIDEWAYS = (REGIMES.index(name) for name in ("Bull", "Bear", "Sideways"))
 
 # Market factor per regime (index = regime code): annualised arithmetic drift and volatility.
@@ -192,7 +192,7 @@ def generate_market(cfg: SyntheticConfig, benchmark: str = DEFAULT_INDEX_SYMBOL)
     raw_loadings -= raw_loadings.mean(axis=0, keepdims=True)  # drifts are relative: they sum to 0 over sectors
     raw_drift = signals[1:] @ raw_loadings.T
     spread = float(raw_drift.std(axis=0).mean()) if raw_drift.size else 0.0
-    target = cfg.sector_drift_vol * cfg.signal_strength / DAYS_PER_YEAR
+    target = cfg.sector_drift_vol * cfg.signal_strength / TRADING_DAYS_PER_YEAR
     loadings = raw_loadings * (target / spread if spread > 0 else 0.0)
     drift_weekly = signals @ loadings.T
     drift_daily = drift_weekly[week_of]
@@ -205,7 +205,7 @@ def generate_market(cfg: SyntheticConfig, benchmark: str = DEFAULT_INDEX_SYMBOL)
 
     sector_beta = np.array([p.beta for p in profiles])
     days_in_week = np.bincount(week_of, minlength=n_weeks).astype(float)
-    mu = np.array([(m - 0.5 * v * v) / DAYS_PER_YEAR for m, v in zip(REGIME_DRIFT, REGIME_VOL, strict=True)])
+    mu = np.array([(m - 0.5 * v * v) / TRADING_DAYS_PER_YEAR for m, v in zip(REGIME_DRIFT, REGIME_VOL, strict=True)])
     expected = days_in_week[:, None] * (drift_weekly + sector_beta[None, :] * mu[market["regime_weekly"]][:, None])
 
     prices = _prices_frame(rng_trade, dates, stocks, universe, benchmark)
@@ -354,8 +354,8 @@ def _simulate_market(
     log_base = np.log(np.maximum(base, 1e-12))
     tilt = np.array(STRESS_TILT)
     a_m, b_m = GARCH["market"]
-    drift = [(m - 0.5 * v * v) / DAYS_PER_YEAR for m, v in zip(REGIME_DRIFT, REGIME_VOL, strict=True)]
-    vol = [v / math.sqrt(DAYS_PER_YEAR) for v in REGIME_VOL]
+    drift = [(m - 0.5 * v * v) / TRADING_DAYS_PER_YEAR for m, v in zip(REGIME_DRIFT, REGIME_VOL, strict=True)]
+    vol = [v / math.sqrt(TRADING_DAYS_PER_YEAR) for v in REGIME_VOL]
     log_level = [math.log(v) for v in REGIME_VIX]
     lo_vix, hi_vix = math.log(10.0), math.log(60.0)
 
@@ -553,8 +553,8 @@ def _simulate_stocks(
     sec = universe["stock_sector"]
     n = len(sec)
     profiles = universe["profiles"]
-    sector_vol = np.array([p.sector_vol for p in profiles]) / math.sqrt(DAYS_PER_YEAR)
-    idio_vol = universe["idio_vol"] / math.sqrt(DAYS_PER_YEAR)
+    sector_vol = np.array([p.sector_vol for p in profiles]) / math.sqrt(TRADING_DAYS_PER_YEAR)
+    idio_vol = universe["idio_vol"] / math.sqrt(TRADING_DAYS_PER_YEAR)
     beta = universe["beta"]
     z_sector = _student_t(rng, (n_days, n_sectors))
     z_stock = _student_t(rng, (n_days, n))
@@ -564,8 +564,8 @@ def _simulate_stocks(
     member /= member.sum(axis=1, keepdims=True)
     a_s, b_s = GARCH["sector"]
     a_i, b_i = GARCH["stock"]
-    mom_prem = cfg.momentum_premium / DAYS_PER_YEAR
-    value_alpha = cfg.value_premium / DAYS_PER_YEAR * value
+    mom_prem = cfg.momentum_premium / TRADING_DAYS_PER_YEAR
+    value_alpha = cfg.value_premium / TRADING_DAYS_PER_YEAR * value
     long_lag, short_lag = MOMENTUM_WINDOW
 
     cum = np.zeros((n_days + 1, n))  # cum[t] = log return of days 0..t-1
@@ -593,14 +593,14 @@ def _simulate_stocks(
             + idio_vol * np.sqrt(g_i) * zi_prev
         )
         cum[t + 1] = cum[t] + log_return[t]
-    total_vol = np.sqrt((beta * 0.18) ** 2 + (sector_vol[sec] ** 2 + idio_vol**2) * DAYS_PER_YEAR)
+    total_vol = np.sqrt((beta * 0.18) ** 2 + (sector_vol[sec] ** 2 + idio_vol**2) * TRADING_DAYS_PER_YEAR)
     close = universe["start_price"] * np.exp(cum[1:])
     return {
         "log_return": log_return,
         "alpha": mom_prem * momentum + value_alpha,
         "momentum": momentum,
         "value": value,
-        "daily_vol": total_vol / math.sqrt(DAYS_PER_YEAR),
+        "daily_vol": total_vol / math.sqrt(TRADING_DAYS_PER_YEAR),
         "close": close,
         "prev_close": np.vstack([universe["start_price"][None, :], close[:-1]]),
     }

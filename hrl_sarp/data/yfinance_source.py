@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
-from hrl_sarp.data.market import TABLE_COLUMNS, RawMarket
+from hrl_sarp.data.market import RawMarket
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.errors import HrlSarpError, SourceUnavailableError
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ import numpy as np
 from gymnasium import spaces
 
 from hrl_sarp.config import Config
+from hrl_sarp.domain import REGIMES
 from hrl_sarp.envs import rewards as rw
 from hrl_sarp.envs.goals import MicroLayer, WithinSectorRule
 from hrl_sarp.envs.micro_env import PE_FEATURE, _check_range, trailing_stats
@@ -35,7 +36,7 @@ from hrl_sarp.envs.risk import cvar_tail_count
 from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
 from hrl_sarp.envs.weights import masked_softmax, project_capped_simplex
 from hrl_sarp.errors import HrlSarpError
-from hrl_sarp.features.arrays import REGIMES, FeatureArrays
+from hrl_sarp.features.arrays import FeatureArrays
 
 
 class MacroEnv(gym.Env):

@@ -32,12 +32,13 @@ import numpy as np
 from gymnasium import spaces
 
 from hrl_sarp.config import Config
+from hrl_sarp.domain import REGIMES
 from hrl_sarp.envs.goals import ConstantGoal, GoalProvider
 from hrl_sarp.envs.rewards import cosine_similarity
 from hrl_sarp.envs.risk import cvar_tail_count
 from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
 from hrl_sarp.errors import HrlSarpError
-from hrl_sarp.features.arrays import REGIMES, FeatureArrays
+from hrl_sarp.features.arrays import FeatureArrays
 
 PE_FEATURE = "pe_zscore"
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-REGIMES = ("Bull", "Bear", "Sideways")  # regime label codes 0, 1, 2
-
 
 @dataclass(frozen=True)
 class FeatureArrays:

@@ -31,21 +31,25 @@ import pyarrow as pa
 from hrl_sarp import warehouse as wh
 from hrl_sarp.config import REPO_ROOT, Config
 from hrl_sarp.data.benchmark import BenchmarkChoice, choose_benchmark
-from hrl_sarp.data.market import FUNDAMENTAL_FIELDS, MACRO_SERIES
+from hrl_sarp.domain import (
+    EVENT_HORIZON_DAYS,
+    FLOW_CLIP,
+    FUNDAMENTAL_FIELDS,
+    MACRO_SERIES,
+    REGIME_CODES,
+    SURPRISE_CLIP,
+    Z_CLIP,
+)
 from hrl_sarp.errors import WarehouseStateError
 from hrl_sarp.features import indicators as ind
 from hrl_sarp.features.coverage import coverage_report, write_coverage
 from hrl_sarp.features.spec import (
-    EVENT_HORIZON_DAYS,
     EVENT_RISK_DAYS,
     FEATURE_VERSION,
-    FLOW_CLIP,
     MACRO_FEATURE_SPECS,
     MACRO_FEATURES,
     STOCK_FEATURE_SPECS,
     STOCK_FEATURES,
-    SURPRISE_CLIP,
-    Z_CLIP,
     FeatureSpec,
 )
 
@@ -62,7 +66,6 @@ FEATURE_TABLES = (
 )
 # Per-stock state carried from fundamentals releases (raw fields plus two derived in 03_fundamentals.sql).
 FUNDAMENTAL_STATE = (*FUNDAMENTAL_FIELDS, "fii_holding_change", "earnings_surprise")
-REGIME_CODES = {"Bull": 0, "Bear": 1, "Sideways": 2}
 
 
 @dataclass(frozen=True)

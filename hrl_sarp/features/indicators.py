@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-TRADING_DAYS_PER_YEAR = 252
+from hrl_sarp.domain import TRADING_DAYS_PER_YEAR
 
 
 def _as_2d(x: np.ndarray) -> tuple[np.ndarray, bool]:

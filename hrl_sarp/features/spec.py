@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hrl_sarp.domain import EVENT_HORIZON_DAYS
+
 FEATURE_VERSION = "1"  # bump when a formula changes: it is part of the feature-build id
 
-Z_CLIP = 4.0  # cross-sectional z-scores are winsorised to +-Z_CLIP
-SURPRISE_CLIP = 1.0  # earnings surprise is winsorised to +-100%
-FLOW_CLIP = 5.0  # normalised FII/DII flows are winsorised to +-5
-EVENT_HORIZON_DAYS = 90  # days_to_next_event is capped here (and is this when no event is scheduled)
 EVENT_RISK_DAYS = 7  # event_risk_flag: a scheduled event within the next 7 calendar days
 
 

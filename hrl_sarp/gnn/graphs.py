@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hrl_sarp.domain import TRADING_DAYS_PER_YEAR
+
 BASE_FEATURES = (
     "ret_5d",
     "ret_20d",
@@ -44,7 +46,6 @@ BASE_FEATURES = (
     "centrality",
     "degree",
 )
-TRADING_DAYS = 252.0
 _EPS = 1e-12
 
 
@@ -150,8 +151,8 @@ def build_weekly_graphs(
         ret_5 = _compound(win[:, -week_5:], axis=1)
         ret_20 = _compound(win[:, -short:], axis=1)
         ret_60 = _compound(win, axis=1)
-        vol_20 = win[:, -short:].std(axis=1) * np.sqrt(TRADING_DAYS)
-        vol_60 = win.std(axis=1) * np.sqrt(TRADING_DAYS)
+        vol_20 = win[:, -short:].std(axis=1) * np.sqrt(TRADING_DAYS_PER_YEAR)
+        vol_60 = win.std(axis=1) * np.sqrt(TRADING_DAYS_PER_YEAR)
         bench_c = bench - bench.mean(axis=1, keepdims=True)
         win_c = win - win.mean(axis=1, keepdims=True)
         cov_b = np.einsum("vls,vl->vs", win_c, bench_c)

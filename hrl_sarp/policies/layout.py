@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-N_REGIMES = 3  # Bull, Bear, Sideways (hrl_sarp.features.arrays.REGIMES)
+from hrl_sarp.domain import N_REGIMES
 
 
 def _cat(parts: list[Any]) -> Any:

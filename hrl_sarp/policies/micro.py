@@ -19,7 +19,8 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 
-from hrl_sarp.policies.layout import N_REGIMES, MicroObsLayout
+from hrl_sarp.domain import N_REGIMES
+from hrl_sarp.policies.layout import MicroObsLayout
 
 _STD_FLOOR = 1e-6
 _GOAL_FLOOR = 1e-4

@@ -18,8 +18,7 @@ import pandas as pd
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT
 from hrl_sarp.backtest.engine import BacktestResult
-from hrl_sarp.backtest.metrics import METRIC_NAMES
-from hrl_sarp.features.arrays import REGIMES
+from hrl_sarp.domain import METRIC_NAMES, REGIMES
 
 HRL_SARP = "hrl_sarp"
 

@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from hrl_sarp.config import Config
+from hrl_sarp.domain import N_REGIMES
 from hrl_sarp.envs.goals import SIDEWAYS, ScheduledGoal
 from hrl_sarp.envs.weights import masked_softmax, project_capped_simplex
 from hrl_sarp.features.arrays import FeatureArrays
-from hrl_sarp.policies.layout import N_REGIMES, MacroObsLayout, MicroObsLayout
+from hrl_sarp.policies.layout import MacroObsLayout, MicroObsLayout
 
 if TYPE_CHECKING:
     from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator

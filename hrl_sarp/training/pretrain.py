@@ -25,9 +25,10 @@ import torch
 from torch import nn
 
 from hrl_sarp.config import Config, SplitConfig
+from hrl_sarp.domain import N_REGIMES
 from hrl_sarp.errors import InputError
 from hrl_sarp.features.arrays import FeatureArrays
-from hrl_sarp.policies.layout import N_REGIMES, MacroObsLayout, MicroObsLayout
+from hrl_sarp.policies.layout import MacroObsLayout, MicroObsLayout
 from hrl_sarp.policies.macro import MacroFeaturesExtractor
 from hrl_sarp.policies.macro import observation_space as macro_observation_space
 from hrl_sarp.policies.micro import MicroFeaturesExtractor

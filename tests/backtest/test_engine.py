@@ -5,9 +5,9 @@ import pytest
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, RANDOM, Strategy, equal_weight, make_baselines
 from hrl_sarp.backtest.engine import rebalance_rows, run_backtest, run_strategy
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.splits import walk_forward_splits
 from hrl_sarp.config import BacktestConfig, CostConfig, RiskConfig
+from hrl_sarp.domain import METRIC_NAMES
 from schemas.backtest import validate_backtest_table
 
 # caps, CVaR budget and drawdown gate have their own tests in tests/envs; here they are set so they never bind

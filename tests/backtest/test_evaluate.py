@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hrl_sarp.backtest.evaluate import HRL_SARP, NOT_TRAINED, evaluate, plan_for
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.splits import SplitError
 from hrl_sarp.backtest.stage import ALL_STRATEGIES, check_summary, stable_metrics
 from hrl_sarp.config import Config
+from hrl_sarp.domain import METRIC_NAMES
 
 
 def small_config(**backtest) -> Config:

@@ -6,8 +6,8 @@ import pytest
 from hrl_sarp import warehouse as wh
 from hrl_sarp.backtest.baselines import BENCHMARK
 from hrl_sarp.backtest.engine import backtest_from_config
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.config import load_config
+from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.features.build import build_features
 from hrl_sarp.features.loader import load_feature_arrays
 from hrl_sarp.ingest import ingest

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.stage import ALL_STRATEGIES, check_summary
 from hrl_sarp.cli import main
+from hrl_sarp.domain import METRIC_NAMES
 from tests.system_fixture import build_warehouse, fast_config, write_config_file
 
 BASELINES = ("benchmark", "equal_weight", "momentum", "min_variance", "risk_parity", "random", "flat_rl")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from hrl_sarp.config import CONFIG_DIR, SyntheticConfig
-from hrl_sarp.data.market import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS
+from hrl_sarp.domain import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS
 from hrl_sarp.data.synthetic import (
     BEAR,
     BULL,
@@ -62,7 +62,7 @@ def test_tables_follow_the_raw_market_layout(demo):
 
 
 def test_natural_keys_are_unique(demo):
-    from hrl_sarp.data.market import TABLE_KEYS
+    from hrl_sarp.domain import TABLE_KEYS
 
     for name, frame in demo.raw.tables().items():
         assert not frame.duplicated(TABLE_KEYS[name]).any(), name

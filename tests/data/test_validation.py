@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from hrl_sarp.data.files import read_files
-from hrl_sarp.data.market import TABLE_COLUMNS, RawMarket
+from hrl_sarp.data.market import RawMarket
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.data.validation import (
     jsonable,
     parse_dates,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hrl_sarp.data.market import TABLE_COLUMNS
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.data.validation import validate_market
 from hrl_sarp.data.yfinance_source import (
     DEFAULT_SECTOR_MAP,

@@ -7,7 +7,8 @@ import pandas as pd
 
 from hrl_sarp import warehouse as wh
 from hrl_sarp.config import load_config
-from hrl_sarp.data.market import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS, RawMarket, empty_frame
+from hrl_sarp.data.market import RawMarket, empty_frame
+from hrl_sarp.domain import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS
 
 MACRO_LEVELS = {
     "india_vix": 15.0, "fii_flow": 0.0, "dii_flow": 0.0, "usd_inr": 80.0, "brent": 80.0, "repo_rate": 6.5,

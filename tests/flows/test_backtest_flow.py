@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.stage import ALL_STRATEGIES, check_summary
+from hrl_sarp.domain import METRIC_NAMES
 from tests.cli.test_backtest_cli import check_report
 from tests.system_fixture import build_warehouse, fast_config, write_config_file
 

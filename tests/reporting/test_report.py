@@ -5,9 +5,9 @@ import pytest
 
 from hrl_sarp.backtest.baselines import BENCHMARK, Strategy, make_baselines, momentum
 from hrl_sarp.backtest.engine import run_backtest
-from hrl_sarp.backtest.metrics import METRIC_NAMES
 from hrl_sarp.backtest.splits import walk_forward_splits
 from hrl_sarp.config import BacktestConfig, CostConfig, RiskConfig
+from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.reporting.report import HRL_SARP, log_report, metrics_markdown, write_report
 from tests.backtest.conftest import make_backtest_arrays
 

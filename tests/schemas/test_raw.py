@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from hrl_sarp.data.market import TABLE_COLUMNS
+from hrl_sarp.domain import TABLE_COLUMNS
 from schemas.raw import (
     RAW_SCHEMAS,
     FundamentalsSchema,
