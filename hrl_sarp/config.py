@@ -150,6 +150,13 @@ class RiskConfig(_Model):
     drawdown_lookback_days: int = Field(
         63, ge=0, description="Gate drawdown is measured from the peak of this many trailing sessions (0 = all)"
     )
+    drawdown_rule: Literal["gate", "scale"] = Field(
+        "gate",
+        description="gate: invest gated_exposure while the drawdown exceeds drawdown_gate, until back within "
+        "drawdown_reenter (the seed's rule); scale: exposure falls linearly from 1 at drawdown_reenter to "
+        "overlay_floor at drawdown_gate and beyond",
+    )
+    overlay_floor: float = Field(0.5, ge=0, le=1, description="Least exposure of the 'scale' rule")
 
     @model_validator(mode="after")
     def _gate_order(self) -> RiskConfig:

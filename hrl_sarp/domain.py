@@ -112,4 +112,6 @@ METRIC_NAMES: tuple[str, ...] = (
     "turnover",
     "cost_drag",
     "information_ratio",
+    "cash_share",
+    "exposure",
 )

@@ -206,7 +206,7 @@ def run_strategy(
         turnover=sim.turnover,
         weights=sim.weights,
         sector_weights=sector_weights,
-        metrics=metric_table(sim.returns, bench, sim.turnover, sim.costs),
+        metrics=metric_table(sim.returns, bench, sim.turnover, sim.costs, invested=sim.weights.sum(axis=1)),
     )
 
 

@@ -112,17 +112,35 @@ def information_ratio(returns: np.ndarray, benchmark: np.ndarray, periods: int =
     return sharpe(r - b, periods)
 
 
+# Invested fraction below which a day counts as fully in cash (weights are projected, so exact zeros are usual).
+CASH_DAY_EXPOSURE = 1e-6
+
+
+def cash_share(invested: np.ndarray) -> float:
+    """Share of days fully in cash: ``mean(invested < CASH_DAY_EXPOSURE)``; invested (L,) fraction of NAV in stocks."""
+    x = np.asarray(invested, dtype=np.float64).ravel()
+    return 0.0 if x.size == 0 else float(np.mean(x < CASH_DAY_EXPOSURE))
+
+
+def exposure(invested: np.ndarray) -> float:
+    """Mean invested fraction of NAV over the days: ``mean(invested)``."""
+    x = np.asarray(invested, dtype=np.float64).ravel()
+    return 0.0 if x.size == 0 else float(np.mean(x))
+
+
 def metric_table(
     returns: np.ndarray,
     benchmark: np.ndarray,
     turnover: np.ndarray | None = None,
     costs: np.ndarray | None = None,
     periods: int = TRADING_DAYS_PER_YEAR,
+    invested: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric of :data:`METRIC_NAMES`, in order, for one strategy.
 
     returns, benchmark: (L,) daily returns over the same sessions; turnover, costs: (L,) daily two-sided turnover
-    and costs as a fraction of NAV (None = 0, e.g. for the benchmark itself).
+    and costs as a fraction of NAV (None = 0, e.g. for the benchmark itself); invested: (L,) fraction of NAV in
+    stocks after each day's trades (None = fully invested, e.g. the benchmark).
     """
     r = _as_returns(returns)
     zeros = np.zeros_like(r)
@@ -138,5 +156,7 @@ def metric_table(
         "turnover": annual_turnover(zeros if turnover is None else turnover, periods),
         "cost_drag": cost_drag(zeros if costs is None else costs, periods),
         "information_ratio": information_ratio(r, benchmark, periods),
+        "cash_share": 0.0 if invested is None else cash_share(invested),
+        "exposure": 1.0 if invested is None else exposure(invested),
     }
     return {name: float(values[name]) for name in METRIC_NAMES}

@@ -80,7 +80,9 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-STRATEGY_COLUMNS = ("sharpe", "cagr", "volatility", "max_drawdown", "calmar", "turnover", "cost_drag")
+STRATEGY_COLUMNS = (
+    "sharpe", "cagr", "volatility", "max_drawdown", "calmar", "turnover", "cost_drag", "cash_share", "exposure",
+)  # fmt: skip
 
 
 def backtest_summary(result: dict[str, Any]) -> dict[str, Any]:

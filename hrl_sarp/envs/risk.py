@@ -81,6 +81,13 @@ def update_drawdown_gate(closed: bool, drawdown: float, gate: float, reenter: fl
     return drawdown > gate
 
 
+def drawdown_exposure(drawdown: float, start: float, full: float, floor: float) -> float:
+    """Exposure multiplier of the ``scale`` rule: 1 up to a ``start`` drawdown, falling linearly to ``floor`` at
+    ``full`` and staying there beyond (0 <= start < full)."""
+    depth = (drawdown - start) / (full - start)
+    return float(min(1.0, max(floor, 1.0 - depth * (1.0 - floor))))
+
+
 def drawdown(nav: float, peak: float) -> float:
     """Drawdown from the running peak as a positive fraction."""
     return 0.0 if peak <= 0 else max(0.0, 1.0 - nav / peak)

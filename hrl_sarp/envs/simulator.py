@@ -16,6 +16,12 @@ closes when the gate NAV's drawdown exceeds ``drawdown_gate`` and reopens when i
 ``drawdown_reenter``. The drawdown is measured from the gate NAV's peak over the trailing
 ``drawdown_lookback_days`` sessions (0: since the start): with an all-time peak a strategy that never regains its
 high would sit in cash for years after one crash, and every action of an agent would be ignored meanwhile.
+
+``risk.drawdown_rule`` chooses what a drawdown does. ``gate`` (the seed's rule, the default) is the all-cash gate
+above. ``scale`` keeps investing but scales the proposal's invested total by
+:func:`~hrl_sarp.envs.risk.drawdown_exposure`: 1 up to a ``drawdown_reenter`` drawdown, linearly down to
+``overlay_floor`` at ``drawdown_gate``. Its drawdown is always that of the proposed (unscaled) portfolio, so the
+exposure comes back as the strategy recovers rather than after a re-entry threshold.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 
 from hrl_sarp.config import CostConfig, RiskConfig
 from hrl_sarp.envs.costs import CostModel
-from hrl_sarp.envs.risk import cvar_exposure_scale, liquidity_mask, update_drawdown_gate
+from hrl_sarp.envs.risk import cvar_exposure_scale, drawdown_exposure, liquidity_mask, update_drawdown_gate
 from hrl_sarp.envs.weights import CappedSimplexProjector
 from hrl_sarp.features.arrays import FeatureArrays
 
@@ -158,6 +164,15 @@ class PortfolioSimulator:
         self._gate_history = np.full(max(1, self.risk.drawdown_lookback_days), self.nav)
         self._gate_pos = 0
 
+    def _allowed_exposure(self) -> float:
+        """Most of NAV that may be invested after this decision under the drawdown rule (see the module doc)."""
+        risk = self.risk
+        if risk.drawdown_rule == "gate":
+            return risk.gated_exposure if self.gate_closed else 1.0
+        depth = 1.0 - self.gate_nav / self.gate_peak
+        scale = drawdown_exposure(depth, risk.drawdown_reenter, risk.drawdown_gate, risk.overlay_floor)
+        return scale * float(self._proposed.sum())
+
     @property
     def drawdown(self) -> float:
         return max(0.0, 1.0 - self.nav / self.peak)
@@ -213,8 +228,9 @@ class PortfolioSimulator:
             w_new, cvar, scale = self.risk_adjust(target, t, invest_all)
             self._proposed = w_new.copy()
         invested = float(w_new.sum())
-        if self.gate_closed and invested > self.risk.gated_exposure:
-            w_new *= self.risk.gated_exposure / invested
+        allowed = self._allowed_exposure()
+        if invested > allowed + 1e-12:
+            w_new *= allowed / invested
             invested = float(w_new.sum())
             traded = True
         if traded:
@@ -232,8 +248,10 @@ class PortfolioSimulator:
         self.cash = cash / close_rel
         self.peak = max(self.peak, self.nav)
         ret = self.nav / nav_prev - 1.0
-        # gate NAV: actual return while open, the proposed portfolio's gross return while closed
-        gate_ret = float(self._proposed @ m.returns[t + 1]) if self.gate_closed else ret
+        # gate NAV: actual return while open, the proposed portfolio's gross return while closed (always, under the
+        # scale rule: its drawdown must not depend on the scaling it drives)
+        shadow = self.gate_closed or self.risk.drawdown_rule == "scale"
+        gate_ret = float(self._proposed @ m.returns[t + 1]) if shadow else ret
         self.gate_nav *= 1.0 + gate_ret
         if self.risk.drawdown_lookback_days > 0:
             self._gate_history[self._gate_pos] = self.gate_nav
@@ -241,7 +259,9 @@ class PortfolioSimulator:
             self.gate_peak = float(self._gate_history.max())
         else:
             self.gate_peak = max(self.gate_peak, self.gate_nav)
-        gated = self.gate_closed
+        gated = (
+            allowed < float(self._proposed.sum()) - 1e-12 if self.risk.drawdown_rule == "scale" else self.gate_closed
+        )
         self.gate_closed = update_drawdown_gate(
             self.gate_closed, 1.0 - self.gate_nav / self.gate_peak, self.risk.drawdown_gate, self.risk.drawdown_reenter
         )

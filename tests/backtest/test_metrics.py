@@ -62,3 +62,13 @@ def test_total_loss_and_length_checks():
         m.information_ratio(R, B[:3])
     with pytest.raises(ValueError):
         m.sharpe(np.array([]))
+
+
+def test_cash_share_and_exposure_from_the_invested_fraction():
+    invested = np.array([0.98, 0.0, 0.0, 0.49, 0.98])
+    assert m.cash_share(invested) == pytest.approx(0.4) and m.exposure(invested) == pytest.approx(0.49)
+    r = np.array([0.01, 0.0, 0.0, -0.005, 0.002])
+    table = m.metric_table(r, r, invested=invested)
+    assert (table["cash_share"], table["exposure"]) == (pytest.approx(0.4), pytest.approx(0.49))
+    held = m.metric_table(r, r)  # no invested fraction given: a held index, fully invested
+    assert (held["cash_share"], held["exposure"]) == (0.0, 1.0)

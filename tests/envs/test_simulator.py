@@ -185,3 +185,30 @@ def test_drawdown_gate_peak_rolls_off_after_lookback(make_arrays):
     # the flat market after the crash: the peak leaves the 20-session window about 20 sessions after the top
     assert first_gated < reopened <= first_gated + 21
     assert rolling[reopened] == pytest.approx(0.98, abs=1e-12)
+
+
+def test_scale_rule_shrinks_exposure_with_the_drawdown_and_never_sits_in_cash(make_arrays):
+    """risk.drawdown_rule = scale: exposure = 0.98 x drawdown_exposure(drawdown of the unscaled proposal)."""
+    from hrl_sarp.envs.risk import drawdown_exposure
+
+    arrays, daily = _crash_and_recovery(make_arrays)
+    risk = RiskConfig(stock_cap=1.0, sector_cap=1.0, cvar_budget=0.99, drawdown_rule="scale", overlay_floor=0.4)
+    sim = PortfolioSimulator(arrays, CostConfig(), risk)
+    sim.reset(5)
+    invested = np.array([sim.step(np.ones(4)).weights.sum() for _ in range(40)])
+    proposal_path = np.cumprod(1 + 0.98 * daily[6:46])  # the unscaled proposal (98% invested), gross of costs
+    depth = 1 - proposal_path / np.maximum.accumulate(proposal_path)
+    # the decision at step k sees the drawdown up to the close before it
+    expected = np.array([0.98] + [0.98 * drawdown_exposure(d, 0.03, 0.07, 0.4) for d in depth[:-1]])
+    np.testing.assert_allclose(invested, expected, atol=1e-9)
+    assert invested.min() >= 0.98 * 0.4 - 1e-9 and invested.min() < 0.6  # scaled, never in cash
+    assert invested[-1] == pytest.approx(0.98, abs=1e-9)  # back to full exposure after the recovery
+
+
+def test_drawdown_exposure_is_linear_between_start_and_full():
+    from hrl_sarp.envs.risk import drawdown_exposure
+
+    assert drawdown_exposure(0.01, 0.03, 0.07, 0.5) == 1.0
+    assert drawdown_exposure(0.05, 0.03, 0.07, 0.5) == pytest.approx(0.75)
+    assert drawdown_exposure(0.07, 0.03, 0.07, 0.5) == pytest.approx(0.5)
+    assert drawdown_exposure(0.30, 0.03, 0.07, 0.5) == 0.5
