@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hrl_sarp import warehouse as wh  # noqa: E402
 from hrl_sarp.config import load_config  # noqa: E402
+from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL  # noqa: E402
 from hrl_sarp.domain import TABLE_COLUMNS  # noqa: E402
 from hrl_sarp.features.build import build_features  # noqa: E402
 
@@ -72,7 +73,7 @@ def pandas_features(con, cfg) -> dict[str, pd.DataFrame]:
     sec = con.execute("SELECT * FROM securities").df()
     stocks = sec[sec["kind"] == "stock"]
     px = con.execute("SELECT * FROM prices").df()
-    bench = px[px["symbol"] == cfg.data.benchmark].set_index("date")["close"].sort_index()
+    bench = px[px["symbol"] == (cfg.data.benchmark or DEFAULT_INDEX_SYMBOL)].set_index("date")["close"].sort_index()
     px = px[px["symbol"].isin(stocks["symbol"])].merge(stocks[["symbol", "sector"]], on="symbol")
     px = px.sort_values(["symbol", "date"]).set_index("symbol")
     px["adj"] = px["adj_close"].fillna(px["close"])

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from hrl_sarp import warehouse as wh
 from hrl_sarp.backtest.splits import SplitError, walk_forward_splits
 from hrl_sarp.config import Config
@@ -49,7 +51,7 @@ def preflight(cfg: Config, batch: PreparedBatch) -> list[str]:
             load_batch(throwaway, batch, progress=False, con=con)
             try:
                 summary = build_features(con, throwaway, report_dir=Path(tmp) / "reports")
-            except HrlSarpError as exc:
+            except (HrlSarpError, duckdb.Error, ValueError) as exc:  # whatever would stop the stage, as one line
                 return [f"features: {exc}"]
             if summary.benchmark_source != "index":
                 problems.append(f"benchmark: {summary.benchmark}")

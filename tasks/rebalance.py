@@ -21,7 +21,7 @@ def propose_rebalance_task(cfg: Config, write: bool = True, alias: str = "champi
 
 @task(name="publish-rebalance", cache_policy=NO_CACHE)
 def publish_rebalance_task(proposal: Any) -> dict[str, Any]:
-    """One table artifact row per symbol (and CASH): target, current, order and side."""
+    """One table artifact row per symbol (and cash): target, current, order and side."""
     frame = proposal.frame.copy()
     frame["as_of"] = frame["as_of"].astype(str)
     rows = [

@@ -27,7 +27,7 @@ from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, MIN_VARIANCE, M
 from hrl_sarp.backtest.evaluate import HRL_SARP, NOT_TRAINED, Evaluation
 from hrl_sarp.backtest.flat_rl import FLAT_RL
 from hrl_sarp.config import REPO_ROOT, Config
-from hrl_sarp.domain import METRIC_NAMES
+from hrl_sarp.domain import CASH, METRIC_NAMES
 from hrl_sarp.errors import HrlSarpError, WarehouseStateError
 from hrl_sarp.features.arrays import FeatureArrays
 
@@ -156,7 +156,7 @@ def hrl_targets_frame(evaluation: Evaluation, arrays: FeatureArrays) -> pd.DataF
     rows = sorted(evaluation.hrl_targets)
     weights = np.array([evaluation.hrl_targets[r] for r in rows]).reshape(len(rows), arrays.n_stocks)
     frame = pd.DataFrame(weights, columns=[str(s) for s in arrays.symbols])
-    frame["cash"] = 1.0 - weights.sum(axis=1)
+    frame[CASH] = 1.0 - weights.sum(axis=1)
     frame.insert(0, "date", pd.to_datetime(np.asarray(arrays.dates)[rows]))
     return frame
 

@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 
 from hrl_sarp.data.market import RawMarket, Rejection, empty_frame
-
-from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.data.validation import DATE_COLUMNS, FLOAT_COLUMNS, PROVENANCE_COLUMNS, parse_dates
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from hrl_sarp.domain import TABLE_COLUMNS
 
+
 def empty_frame(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in TABLE_COLUMNS[table]})
 

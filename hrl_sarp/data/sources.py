@@ -120,7 +120,11 @@ def _read_yfinance(cfg: Config, path, start: pd.Timestamp | None, end: pd.Timest
     start = start if start is not None else pd.Timestamp(cfg.data.synthetic.start)
     end = end if end is not None else pd.Timestamp.today().normalize()
     return yfinance_source.fetch_yfinance(
-        list(sector_map), start.date(), end.date(), sector_map, benchmark_symbol=cfg.data.benchmark or DEFAULT_INDEX_SYMBOL
+        list(sector_map),
+        start.date(),
+        end.date(),
+        sector_map,
+        benchmark_symbol=cfg.data.benchmark or DEFAULT_INDEX_SYMBOL,
     )
 
 

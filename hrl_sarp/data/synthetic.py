@@ -23,12 +23,17 @@ from scipy.signal import lfilter
 from hrl_sarp.config import SyntheticConfig
 from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
 from hrl_sarp.data.market import RawMarket
-from hrl_sarp.domain import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS, TRADING_DAYS_PER_YEAR
 from hrl_sarp.data.synthetic_calendar import trading_days, week_ids
+from hrl_sarp.domain import (
+    FUNDAMENTAL_FIELDS,
+    MACRO_SERIES,
+    REGIME_CODES,
+    TABLE_COLUMNS,
+    TRADING_DAYS_PER_YEAR,
+)
 from hrl_sarp.errors import ConfigError
-from hrl_sarp.domain import REGIMES
 
-BULL, BEAR, SIDEWAYS = (REGIMES.index(name) for name in ("Bull", "Bear", "Sideways"))
+BULL, BEAR, SIDEWAYS = (REGIME_CODES[name] for name in ("Bull", "Bear", "Sideways"))
 
 # Market factor per regime (index = regime code): annualised arithmetic drift and volatility.
 REGIME_DRIFT = (0.20, -0.25, 0.0)

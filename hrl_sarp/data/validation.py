@@ -41,7 +41,6 @@ import pandera.pandas as pa
 from pandas.api import types as ptypes
 
 from hrl_sarp.data.market import RawMarket, Rejection
-
 from hrl_sarp.domain import TABLE_COLUMNS, TABLE_KEYS
 from schemas.raw import RAW_SCHEMAS, VALUE_DOMAINS
 

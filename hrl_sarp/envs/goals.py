@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hrl_sarp.domain import REGIME_CODES
+
 if TYPE_CHECKING:
     from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
 
-SIDEWAYS = 2
+SIDEWAYS = REGIME_CODES["Sideways"]
 
 GoalProvider = Callable[[int], tuple[np.ndarray, int]]
 MicroLayer = Callable[[int, np.ndarray, int, int, "PortfolioSimulator"], "np.ndarray | None"]

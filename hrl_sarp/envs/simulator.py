@@ -26,6 +26,7 @@ exposure comes back as the strategy recovers rather than after a re-entry thresh
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,13 +166,14 @@ class PortfolioSimulator:
         self._gate_pos = 0
 
     def _allowed_exposure(self) -> float:
-        """Most of NAV that may be invested after this decision under the drawdown rule (see the module doc)."""
+        """Most of NAV that may be invested after this decision under the drawdown rule (see the module doc);
+        ``inf`` when the rule sets no limit now."""
         risk = self.risk
         if risk.drawdown_rule == "gate":
-            return risk.gated_exposure if self.gate_closed else 1.0
+            return risk.gated_exposure if self.gate_closed else math.inf
         depth = 1.0 - self.gate_nav / self.gate_peak
         scale = drawdown_exposure(depth, risk.drawdown_reenter, risk.drawdown_gate, risk.overlay_floor)
-        return scale * float(self._proposed.sum())
+        return scale * float(self._proposed.sum()) if scale < 1.0 else math.inf
 
     @property
     def drawdown(self) -> float:
@@ -228,8 +230,9 @@ class PortfolioSimulator:
             w_new, cvar, scale = self.risk_adjust(target, t, invest_all)
             self._proposed = w_new.copy()
         invested = float(w_new.sum())
-        allowed = self._allowed_exposure()
-        if invested > allowed + 1e-12:
+        # the scale rule acts on decisions only (a hold never trades for it); a closed gate also empties holds
+        allowed = self._allowed_exposure() if (traded or self.risk.drawdown_rule == "gate") else math.inf
+        if invested > allowed:
             w_new *= allowed / invested
             invested = float(w_new.sum())
             traded = True
@@ -259,9 +262,7 @@ class PortfolioSimulator:
             self.gate_peak = float(self._gate_history.max())
         else:
             self.gate_peak = max(self.gate_peak, self.gate_nav)
-        gated = (
-            allowed < float(self._proposed.sum()) - 1e-12 if self.risk.drawdown_rule == "scale" else self.gate_closed
-        )
+        gated = allowed < math.inf if self.risk.drawdown_rule == "scale" else self.gate_closed
         self.gate_closed = update_drawdown_gate(
             self.gate_closed, 1.0 - self.gate_nav / self.gate_peak, self.risk.drawdown_gate, self.risk.drawdown_reenter
         )

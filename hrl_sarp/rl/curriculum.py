@@ -22,10 +22,11 @@ import gymnasium as gym
 import numpy as np
 
 from hrl_sarp.config import CurriculumConfig
+from hrl_sarp.domain import REGIME_CODES
 from hrl_sarp.features.arrays import FeatureArrays
 
 POOLS = ("calm_bull", "mixed", "stress")
-BULL, BEAR = 0, 1
+BULL, BEAR = REGIME_CODES["Bull"], REGIME_CODES["Bear"]
 
 
 def episode_pools(

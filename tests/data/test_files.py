@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from hrl_sarp.data.files import FUNDAMENTALS_RELEASE_LAG_DAYS, read_files
-from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.data.validation import rejected_row_count, validate_market
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.errors import InputError
 
 SECURITIES = """\

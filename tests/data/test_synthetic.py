@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from hrl_sarp.config import CONFIG_DIR, SyntheticConfig
-from hrl_sarp.domain import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS
 from hrl_sarp.data.synthetic import (
     BEAR,
     BULL,
@@ -22,6 +21,7 @@ from hrl_sarp.data.synthetic import (
     weekly_index_returns,
 )
 from hrl_sarp.data.synthetic_calendar import indian_market_holidays, trading_days
+from hrl_sarp.domain import FUNDAMENTAL_FIELDS, MACRO_SERIES, TABLE_COLUMNS
 from hrl_sarp.errors import ConfigError
 
 SMALL = SyntheticConfig(sectors=["Alpha", "Beta", "Gamma"], stocks_per_sector=2, start="2018-01-01", end="2020-12-31")

@@ -13,7 +13,6 @@ import pytest
 
 from hrl_sarp.data.files import read_files
 from hrl_sarp.data.market import RawMarket
-from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.data.validation import (
     jsonable,
     parse_dates,
@@ -22,6 +21,7 @@ from hrl_sarp.data.validation import (
     validate_market,
     validate_report,
 )
+from hrl_sarp.domain import TABLE_COLUMNS
 
 SECURITIES = "symbol,sector\nAAA,IT\nBBB,Energy\nNIFTY,Index\n"
 GOOD_ROWS = "2024-01-01,AAA,10.0\n2024-01-02,AAA,10.5\n"
@@ -287,7 +287,10 @@ def test_macro_value_outside_its_domain_is_rejected(tmp_path, series, value, dom
     raw, _ = read_files(make_folder(tmp_path / "d", {"prices/p.csv": "date,symbol,close\n" + GOOD_ROWS,
                                                      "macro/m.csv": macro}))  # fmt: skip
     valid, rejections = validate_market(raw, "files")
-    assert only(rejections).message() == f"macro/m.csv:1: column 'value': {series} value {value:g} outside its domain {domain}"
+    assert (
+        only(rejections).message()
+        == f"macro/m.csv:1: column 'value': {series} value {value:g} outside its domain {domain}"
+    )
     assert len(valid.macro) == 2  # the good value and brent below zero (crude did trade there in 2020)
 
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.data.validation import validate_market
 from hrl_sarp.data.yfinance_source import (
     DEFAULT_SECTOR_MAP,
@@ -27,6 +26,7 @@ from hrl_sarp.data.yfinance_source import (
     symbol_of,
     yahoo_ticker,
 )
+from hrl_sarp.domain import TABLE_COLUMNS
 from hrl_sarp.errors import HrlSarpError
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "yfinance_download_group_by_ticker.csv"

@@ -212,3 +212,16 @@ def test_drawdown_exposure_is_linear_between_start_and_full():
     assert drawdown_exposure(0.05, 0.03, 0.07, 0.5) == pytest.approx(0.75)
     assert drawdown_exposure(0.07, 0.03, 0.07, 0.5) == pytest.approx(0.5)
     assert drawdown_exposure(0.30, 0.03, 0.07, 0.5) == 0.5
+
+
+@pytest.mark.parametrize("rule", ["gate", "scale"])
+def test_no_drawdown_means_holds_never_trade(make_arrays, rule):
+    """A market rising 1% a day: held weights drift above the last proposal, and neither rule trims them."""
+    base = make_arrays(n_dates=40, n_stocks=4, n_sectors=2)
+    close = 100.0 * np.tile(np.cumprod(np.full(40, 1.01))[:, None], (1, 4))
+    arrays = dataclasses.replace(base, close=close, open=np.vstack([close[:1], close[:-1]]))
+    risk = RiskConfig(stock_cap=1.0, sector_cap=1.0, min_cash=0.0, cvar_budget=0.99, drawdown_rule=rule)
+    schedule = np.full((30, 4), np.nan)
+    schedule[0] = 1.0  # one decision, then holds
+    out = simulate(arrays, schedule, 5, CostConfig(), risk)
+    assert out.turnover[0] > 0.9 and (out.turnover[1:] == 0.0).all() and (out.costs[1:] == 0.0).all()
