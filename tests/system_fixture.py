@@ -37,9 +37,9 @@ FAST = {
 }
 
 
-def fast_config(root: Path, **extra: object) -> Config:
+def demo_config(root: Path, **extra: object) -> Config:
+    """The demo profile with the warehouse and every output folder under ``root``, plus dotted overrides."""
     overrides = {
-        **FAST,
         "warehouse": str(root / "wh.duckdb"),
         "tracking.artifact_dir": str(root / "mlartifacts"),
         "pretrain.output_dir": str(root / "models"),
@@ -47,6 +47,10 @@ def fast_config(root: Path, **extra: object) -> Config:
         **extra,
     }
     return load_config("demo", overrides=overrides)
+
+
+def fast_config(root: Path, **extra: object) -> Config:
+    return demo_config(root, **{**FAST, **extra})
 
 
 def weekly_embeddings(arrays, dim: int = 4) -> np.ndarray:

@@ -18,8 +18,8 @@ import pytest
 
 from hrl_sarp.backtest.stage import ALL_STRATEGIES, check_summary
 from hrl_sarp.cli import main
-from hrl_sarp.config import REPO_ROOT, load_config
-from tests.system_fixture import write_config_file
+from hrl_sarp.config import REPO_ROOT
+from tests.system_fixture import demo_config, write_config_file
 
 STOCKS, SESSIONS = 20, 8313  # skfolio's sp500_dataset: 20 columns x 8,313 sessions, and the index on the same dates
 
@@ -41,15 +41,7 @@ def test_sp500_folder_runs_every_stage(tmp_path, monkeypatch, capsys):
     assert f"prices/stocks.csv: {STOCKS * SESSIONS:,} rows" in written and f"index.csv: {SESSIONS:,} rows" in written
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    cfg = load_config(
-        "demo",
-        overrides={
-            "warehouse": str(tmp_path / "wh.duckdb"),
-            "tracking.artifact_dir": str(tmp_path / "artifacts"),
-            "pretrain.output_dir": str(tmp_path / "models"),
-            "rl.output_dir": str(tmp_path / "rl"),
-        },
-    )
+    cfg = demo_config(tmp_path)
     assert cfg.data.benchmark is None
     config = ["--config", str(write_config_file(cfg, tmp_path / "config.yaml"))]
 

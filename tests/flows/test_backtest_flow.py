@@ -73,7 +73,7 @@ def test_backtest_and_rebalance_flows(prefect_harness, tmp_path, monkeypatch):
     assert proposal["model_version"] == summary["registry"]["version"]
     assert proposal["invested"] + proposal["cash"] == pytest.approx(1.0, abs=1e-5)
     assert proposal["checks"]["max_stock_weight"] <= cfg.risk.stock_cap + 1e-9
-    assert "CASH" in _artifacts("rebalance-proposal")
+    assert '"symbol": "cash"' in _artifacts("rebalance-proposal")
     with wh.open_warehouse(cfg.warehouse_path(), read_only=True) as con:
         rows = con.execute(
             "SELECT sum(target_weight), count(*) FROM rebalance_proposals WHERE proposal_id = ?",

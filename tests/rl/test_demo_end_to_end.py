@@ -11,24 +11,16 @@ import pytest
 @pytest.mark.slow
 def test_demo_phases_3_to_5_beat_equal_weight_on_validation(tmp_path, monkeypatch):
     from hrl_sarp import warehouse as wh
-    from hrl_sarp.config import load_config
     from hrl_sarp.features.build import build_features
     from hrl_sarp.gnn import fit_gnn
     from hrl_sarp.ingest import ingest
     from hrl_sarp.rl.inputs import load_rl_inputs
     from hrl_sarp.rl.runner import public, run_rl
     from hrl_sarp.training.runner import run_pretrain
+    from tests.system_fixture import demo_config
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    cfg = load_config(
-        "demo",
-        overrides={
-            "warehouse": str(tmp_path / "wh.duckdb"),
-            "tracking.artifact_dir": str(tmp_path / "artifacts"),
-            "pretrain.output_dir": str(tmp_path / "models"),
-            "rl.output_dir": str(tmp_path / "rl"),
-        },
-    )
+    cfg = demo_config(tmp_path)
     ingest(cfg, progress=False)
     with wh.open_warehouse(cfg.warehouse_path()) as con:
         build_features(con, cfg, progress=False)
