@@ -114,8 +114,9 @@ def load_stage_inputs(
     cfg: Config, system_folder: str | None, note: str, seed_folders: dict[int, str] | None = None
 ) -> StageInputs:
     """The latest feature build (and, with a system, its aligned embeddings) from the warehouse, read-only."""
+    from hrl_sarp.features.build import chosen_benchmark, find_build
     from hrl_sarp.features.loader import load_feature_arrays
-    from hrl_sarp.warehouse import fetch_one, open_warehouse, table_exists
+    from hrl_sarp.warehouse import open_warehouse
 
     if system_folder is not None:
         from hrl_sarp.system import load_system_inputs
@@ -126,14 +127,9 @@ def load_stage_inputs(
             arrays = load_feature_arrays(con)
         embeddings = None
     with open_warehouse(cfg.warehouse_path(), read_only=True) as con:
-        snapshot, benchmark = None, None
-        if table_exists(con, "feature_builds"):
-            row = fetch_one(
-                con, "SELECT snapshot, benchmark, coverage FROM feature_builds WHERE build_id = ?", [arrays.build_id]
-            )
-            if row:
-                snapshot = str(row[0])
-                benchmark = json.loads(row[2]).get("benchmark", {}).get("chosen") or row[1] or None
+        row = find_build(con, arrays.build_id)
+    snapshot = str(row["snapshot"]) if row else None
+    benchmark = chosen_benchmark(row) if row else None
     return StageInputs(arrays, embeddings, system_folder, note, snapshot, dict(seed_folders or {}), benchmark)
 
 
@@ -186,8 +182,7 @@ def record(
         regime_dates=evaluation.regime_dates,
     )
     summary = evaluation.summary()
-    benchmark = inputs.benchmark or "unknown (feature build predates the benchmark record)"
-    summary = {"split": summary.pop("split", None), "benchmark": benchmark, **summary}
+    summary = {"split": summary.pop("split", None), "benchmark": inputs.benchmark, **summary}
     summary["hrl_sarp_status"] = inputs.system_note
     if inputs.system_folder:
         summary["hrl_sarp_seeds"] = [r.seed for r in evaluation.result.results[HRL_SARP]]

@@ -687,8 +687,14 @@ def _summary_from_row(row: dict[str, Any], skipped: bool, seconds: float) -> Bui
         coverage_path=row["coverage_path"],
         benchmark_source=row["benchmark_source"],
         seconds=seconds,
-        benchmark=coverage.get("benchmark", {}).get("chosen", row["benchmark"]),
+        benchmark=chosen_benchmark(row),
     )
+
+
+def chosen_benchmark(row: dict[str, Any]) -> str:
+    """Which benchmark a ``feature_builds`` row used and why, one line (builds before the record: its symbol)."""
+    chosen = json.loads(row["coverage"]).get("benchmark", {}).get("chosen")
+    return chosen or row["benchmark"] or "unknown (feature build predates the benchmark record)"
 
 
 def find_build(con: duckdb.DuckDBPyConnection, build_id: str) -> dict[str, Any] | None:
