@@ -151,7 +151,7 @@ class RiskConfig(_Model):
         63, ge=0, description="Gate drawdown is measured from the peak of this many trailing sessions (0 = all)"
     )
     drawdown_rule: Literal["gate", "scale"] = Field(
-        "gate",
+        "scale",
         description="gate: invest gated_exposure while the drawdown exceeds drawdown_gate, until back within "
         "drawdown_reenter (the seed's rule); scale: exposure falls linearly from 1 at drawdown_reenter to "
         "overlay_floor at drawdown_gate and beyond",
@@ -166,6 +166,12 @@ class RiskConfig(_Model):
 
 
 class RewardConfig(_Model):
+    mode: Literal["attributed", "seed"] = Field(
+        "attributed",
+        description="attributed: the macro earns its allocation's excess over equal sector weights net of the costs "
+        "its trades cause (+ regime_weight x R_regime); seed: the seed's mixes (macro_mix, micro_mix)",
+    )
+    regime_weight: float = Field(0.002, ge=0, description="attributed mode: weight of R_regime in the macro reward")
     hhi_penalty: float = 0.1
     turnover_penalty: float = 0.001
     micro_sharpe_weight: float = 0.5
@@ -196,6 +202,17 @@ class EnvConfig(_Model):
     micro_episode_days: int = Field(60, ge=1)
     macro_episode_weeks: int = Field(26, ge=1)
     macro_step_days: int = Field(5, ge=1, description="Trading days per macro step")
+    macro_allocation: Literal["tilt", "softmax"] = Field(
+        "tilt",
+        description="Macro logits -> sector weights: tilt (equal weights + a tilt of fixed active share along the "
+        "demeaned logits) or softmax (the seed's softmax(logit_scale * logits))",
+    )
+    active_share: float = Field(
+        0.25, ge=0, le=1, description="tilt rule: half the L1 distance of each target from equal sector weights"
+    )
+    macro_trade_rate: float = Field(
+        0.5, gt=0, le=1, description="Each week the sector weights move this share of the way to the new target"
+    )
 
 
 class PretrainConfig(_Model):
@@ -212,6 +229,9 @@ class PretrainConfig(_Model):
     macro_temperature: float = Field(2.0, gt=0, description="Phase 1 target = softmax(standardised returns / T)")
     micro_temperature: float = Field(1.0, gt=0, description="Phase 2 within-sector target temperature")
     allocation_weight: float = Field(1.0, ge=0, description="Weight of the allocation loss next to regime CE")
+    regime_class_balance: bool = Field(
+        True, description="Phase 1 weighs each regime's cross-entropy by its inverse training frequency"
+    )
     hidden_dim: int = Field(32, ge=4)
     sector_id_dim: int = Field(8, ge=0)
     dropout: float = Field(0.3, ge=0, lt=1, description="Dropout in the networks' MLP paths (training only)")
@@ -242,6 +262,9 @@ class BacktestConfig(_Model):
     bootstrap_block_days: float = Field(20.0, ge=1.0, description="Mean block length of the stationary bootstrap")
     bootstrap_confidence: float = Field(0.95, gt=0.0, lt=1.0)
     momentum_lookback_days: int = Field(126, ge=2)
+    ridge_penalty: float = Field(
+        100.0, ge=0, description="Ridge baseline: L2 penalty on the standardised macro features (weekly samples)"
+    )
     covariance_lookback_days: int = Field(126, ge=5, description="Trailing returns for minimum variance / risk parity")
     flat_rl_timesteps: int = Field(
         2048, ge=0, description="PPO steps (weeks) of the flat-RL baseline per fold and seed; 0 = leave it out"

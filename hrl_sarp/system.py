@@ -12,22 +12,16 @@ The macro agent's PPO reward normalisation (``*_vecnormalize.pkl``) scales rewar
 networks standardise their own inputs with Phase 1/2 statistics held as buffers), so inference needs no
 normalisation file.
 
-**Decision at row t** (data up to the close of t only), with the observation builders the agents were trained on:
+**Decision at row t** (data up to the close of t only): the one weekly decision function of
+:mod:`hrl_sarp.rl.decisions` (macro goals decided at week ends on the MacroEnv observation layout with the previous
+allocation and drawdown 0; the micro policy's stock logits rescaled to the macro sector weights when
+``rl.micro_goal_matching``, its holdings input the system's own previous target; then the simulator's risk
+pipeline). The drawdown rule depends on a portfolio's NAV path and is applied by the simulator that executes the
+targets (backtest, validation) or reported by the rebalance.
 
-- macro: :func:`hrl_sarp.rl.layers.macro_goal_schedule` — the macro policy decides at every week end on the
-  MacroEnv observation layout, with portfolio drawdown 0 and "current sector weights" = its previous decision
-  (documented neutral state: a decision must not depend on a portfolio's path); the goal is held until the next
-  week end;
-- micro: :class:`hrl_sarp.rl.layers.PolicyMicroLayer` — the micro policy's stock logits on the MicroEnv observation,
-  masked softmax over the names tradable at t, rescaled to the macro sector weights when ``rl.micro_goal_matching``;
-  its "current weights" input is the system's own target at the previous week end (a chain that starts in cash at
-  the first week end of the data), drawdown 0;
-- then the simulator's risk pipeline (:meth:`PortfolioSimulator.risk_adjust`: liquidity, stock cap, sector cap,
-  minimum cash, CVaR budget). The drawdown gate depends on a portfolio's NAV path and is applied by the simulator
-  that executes the targets (backtest) or reported by the rebalance.
-
-The result is a pure function of (system, feature build, embeddings, t): the backtest, the registered MLflow model
-and the weekly rebalance all call :meth:`TrainedSystem.target_weights`, so they agree to floating-point precision.
+The result is a pure function of (system, feature build, embeddings, t): validation and checkpoint selection, the
+backtest, the registered MLflow model and the weekly rebalance all use this function, so they agree to
+floating-point precision.
 
 Shapes: T dates, N stocks, S sectors, W week ends, D embedding size.
 """
@@ -36,9 +30,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -47,6 +39,7 @@ from hrl_sarp.config import Config, validate_config
 from hrl_sarp.domain import REGIMES
 from hrl_sarp.errors import HrlSarpError, WarehouseStateError
 from hrl_sarp.features.arrays import FeatureArrays
+from hrl_sarp.rl.decisions import DecisionPath, SystemDecisions
 
 SYSTEM_FILE = "system.json"
 CONFIG_FILE = "config.yaml"
@@ -55,20 +48,6 @@ HRL_SARP = "hrl_sarp"
 
 class TrainedSystemError(HrlSarpError):
     """A system folder is missing, incomplete or does not fit the feature build."""
-
-
-@dataclass(frozen=True)
-class SystemDecisions:
-    """Every decision of a system over one feature build.
-
-    week_rows (W,) week-end rows; week_targets (W, N) target weights decided at them (after the risk pipeline);
-    goals (T, S) macro sector weights in force at each row; regimes (T,) regime calls in force at each row.
-    """
-
-    week_rows: np.ndarray
-    week_targets: np.ndarray
-    goals: np.ndarray
-    regimes: np.ndarray
 
 
 def _load_sb3(path: Path, kind: str, algo: str) -> Any:
@@ -133,7 +112,7 @@ class TrainedSystem:
         algo = self.cfg.rl.algo
         self.macro_actor = _actor(self.folder / self.meta["macro_file"], "macro", algo)
         self.micro_actor = _actor(self.folder / self.meta["micro_file"], "micro", algo)
-        self._cache: dict[tuple[int, int], tuple[FeatureArrays, np.ndarray, SystemDecisions]] = {}
+        self._cache: dict[tuple[int, int], tuple[FeatureArrays, np.ndarray, DecisionPath]] = {}
 
     # --- metadata --------------------------------------------------------------------------------------------------
     @property
@@ -168,54 +147,30 @@ class TrainedSystem:
             )
 
     # --- decisions -------------------------------------------------------------------------------------------------
-    def decisions(self, arrays: FeatureArrays, embeddings: np.ndarray) -> SystemDecisions:
-        """All week-end decisions over ``arrays`` with ``embeddings (W, S, D)`` aligned to ``arrays.week_end_index``
-        (cached per pair of objects)."""
+    def path(self, arrays: FeatureArrays, embeddings: np.ndarray) -> DecisionPath:
+        """The system's :class:`~hrl_sarp.rl.decisions.DecisionPath` over ``arrays`` with ``embeddings (W, S, D)``
+        aligned to ``arrays.week_end_index`` (cached per pair of objects)."""
         key = (id(arrays), id(embeddings))
         if key not in self._cache:
             self.check_compatible(arrays, embeddings)
+            from hrl_sarp.envs.simulator import MarketArrays
+            from hrl_sarp.rl.layers import PolicyMicroLayer
+
+            market = MarketArrays.from_features(arrays, self.cfg.risk)
+            layer = PolicyMicroLayer(self.micro_actor, arrays, market, self.cfg, rebalance_days=1)
             # the inputs are kept with the result so their ids cannot be reused by other objects meanwhile
-            self._cache = {key: (arrays, embeddings, self._decide(arrays, embeddings))}
+            self._cache = {
+                key: (arrays, embeddings, DecisionPath(self.macro_actor, layer, arrays, embeddings, self.cfg, market))
+            }
         return self._cache[key][2]
 
-    def _decide(self, arrays: FeatureArrays, embeddings: np.ndarray) -> SystemDecisions:
-        from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
-        from hrl_sarp.rl.layers import PolicyMicroLayer, macro_goal_schedule
-        from hrl_sarp.threads import single_thread
-
-        cfg = self.cfg
-        market = MarketArrays.from_features(arrays, cfg.risk)
-        self._risk = PortfolioSimulator(market, cfg.costs, cfg.risk, cfg.env.initial_nav)
-        self._layer = PolicyMicroLayer(self.micro_actor, arrays, market, cfg, rebalance_days=1)
-        weeks = np.asarray(arrays.week_end_index, dtype=np.int64)
-        with single_thread():
-            schedule = macro_goal_schedule(self.macro_actor, arrays, embeddings, cfg, market.tradable)
-            targets = np.zeros((len(weeks), arrays.n_stocks))
-            held = np.zeros(arrays.n_stocks)
-            for k, t in enumerate(weeks):
-                held = targets[k] = self._micro_target(int(t), held, schedule.sector_weights, schedule.regimes)
-        return SystemDecisions(weeks, targets, schedule.sector_weights, schedule.regimes)
-
-    def _micro_target(self, t: int, held: np.ndarray, goals: np.ndarray, regimes: np.ndarray) -> np.ndarray:
-        reset = getattr(self.micro_actor, "reset", None)
-        if reset is not None:
-            reset()
-        state = SimpleNamespace(weights=held, drawdown=0.0)
-        proposal = self._layer(t, goals[t], int(regimes[t]), 0, state)
-        weights, _, _ = self._risk.risk_adjust(np.asarray(proposal, dtype=np.float64), t)
-        return weights
+    def decisions(self, arrays: FeatureArrays, embeddings: np.ndarray) -> SystemDecisions:
+        """All week-end decisions over ``arrays`` (see :meth:`path`)."""
+        return self.path(arrays, embeddings).decisions
 
     def target_weights(self, arrays: FeatureArrays, embeddings: np.ndarray, t: int) -> np.ndarray:
         """(N,) target stock weights decided at the close of row t (cash = 1 - sum), after the risk pipeline."""
-        d = self.decisions(arrays, embeddings)
-        k = int(np.searchsorted(d.week_rows, t, side="left"))
-        if k < len(d.week_rows) and d.week_rows[k] == t:
-            return d.week_targets[k].copy()
-        held = d.week_targets[k - 1] if k > 0 else np.zeros(arrays.n_stocks)
-        from hrl_sarp.threads import single_thread
-
-        with single_thread():
-            return self._micro_target(int(t), held, d.goals, d.regimes)
+        return self.path(arrays, embeddings).target_weights(t)
 
     def sector_weights(self, arrays: FeatureArrays, embeddings: np.ndarray, t: int) -> np.ndarray:
         """(S,) macro sector weights in force at row t."""
@@ -227,14 +182,7 @@ class TrainedSystem:
 
     def strategy(self, arrays: FeatureArrays, embeddings: np.ndarray, name: str = HRL_SARP) -> Any:
         """A backtest :class:`~hrl_sarp.backtest.baselines.Strategy` whose weights are :meth:`target_weights`."""
-        from hrl_sarp.backtest.baselines import Strategy
-
-        def weights(data: FeatureArrays, t: int, seed: int) -> np.ndarray:
-            if data is not arrays:
-                raise TrainedSystemError("the HRL-SARP strategy was bound to another feature build")
-            return self.target_weights(arrays, embeddings, t)
-
-        return Strategy(name, weights)
+        return self.path(arrays, embeddings).strategy(name)
 
     # --- inputs ----------------------------------------------------------------------------------------------------
     def held_out_start(self, arrays: FeatureArrays) -> int:
@@ -353,9 +301,12 @@ _STAGE_CHOICES = {
 }
 
 
-def latest_system_checkpoints(cfg: Config, build_id: str, same_config: bool = False) -> dict[str, tuple[str, str]]:
+def latest_system_checkpoints(
+    cfg: Config, build_id: str, same_config: bool = False, pretrained_only: bool = False
+) -> dict[str, tuple[str, str]]:
     """``{kind: (stage, path)}`` of the most trained macro and micro checkpoints of ``build_id`` in the warehouse
-    (this config's own when it has one, else the newest; only this config's with ``same_config``).
+    (this config's own when it has one, else the newest; only this config's with ``same_config``; only the Phase
+    1/2 networks with ``pretrained_only``).
 
     Raises :class:`TrainedSystemError` (telling the user to train) when either is missing.
     """
@@ -365,7 +316,7 @@ def latest_system_checkpoints(cfg: Config, build_id: str, same_config: bool = Fa
     with open_warehouse(cfg.warehouse_path(), read_only=True) as con:
         if table_exists(con, "model_checkpoints"):
             for kind, stages in _STAGE_CHOICES.items():
-                for stage in stages:
+                for stage in stages[-1:] if pretrained_only else stages:
                     rows = con.execute(
                         "SELECT path FROM model_checkpoints WHERE stage = ? AND build_id = ? "
                         f"{'AND config_hash = ? ' if same_config else ''}"
@@ -384,9 +335,12 @@ def latest_system_checkpoints(cfg: Config, build_id: str, same_config: bool = Fa
     return found
 
 
-def system_from_warehouse(cfg: Config, folder: str | Path, same_config: bool = False) -> tuple[Path, dict[str, Any]]:
-    """Assemble a system folder from the latest build's most trained checkpoints; the validation Sharpe is the
-    system's own rollout over the validation rows (:class:`~hrl_sarp.rl.evaluation.SystemEvaluator`).
+def system_from_warehouse(
+    cfg: Config, folder: str | Path, same_config: bool = False, pretrained_only: bool = False
+) -> tuple[Path, dict[str, Any]]:
+    """Assemble a system folder from the latest build's most trained checkpoints (the Phase 1/2 networks with
+    ``pretrained_only``); the validation Sharpe is the system's own decision path over the validation rows
+    (:class:`~hrl_sarp.rl.evaluation.SystemEvaluator`).
 
     Returns ``(folder, info)`` with the stages used.
     """
@@ -394,7 +348,7 @@ def system_from_warehouse(cfg: Config, folder: str | Path, same_config: bool = F
     from hrl_sarp.rl.inputs import make_inputs
 
     arrays, embeddings, version = load_system_inputs(cfg.warehouse_path())
-    chosen = latest_system_checkpoints(cfg, arrays.build_id, same_config)
+    chosen = latest_system_checkpoints(cfg, arrays.build_id, same_config, pretrained_only)
     inputs = make_inputs(arrays, embeddings, cfg, gnn_model_version=version)
     out = write_system(
         folder, cfg, arrays, embeddings.shape[2], chosen["macro"][1], chosen["micro"][1], inputs.val_range,

@@ -65,7 +65,16 @@ def run_backtest_task(cfg: Config, inputs: Any, flat: Any, seeds: list[int] | No
     from hrl_sarp.backtest.evaluate import evaluate
 
     system, others = inputs.systems()
-    return evaluate(inputs.arrays, cfg, system, inputs.embeddings, seeds=seeds, flat_rl=flat, seed_systems=others)
+    return evaluate(
+        inputs.arrays,
+        cfg,
+        system,
+        inputs.embeddings,
+        seeds=seeds,
+        flat_rl=flat,
+        seed_systems=others,
+        pretrained=inputs.pretrained(),
+    )
 
 
 @task(name="record-backtest", cache_policy=NO_CACHE)

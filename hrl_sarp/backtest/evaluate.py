@@ -25,13 +25,17 @@ from hrl_sarp.backtest.engine import (
     run_strategy,
 )
 from hrl_sarp.backtest.flat_rl import FLAT_RL, FlatRlStrategy
+from hrl_sarp.backtest.metrics import balanced_accuracy, macro_f1
+from hrl_sarp.backtest.ridge import RidgeStrategy
 from hrl_sarp.backtest.splits import SplitError, WalkForwardPlan, walk_forward_splits
+from hrl_sarp.backtest.truth import planted_drift, strategy_skill
 from hrl_sarp.config import Config
-from hrl_sarp.domain import METRIC_NAMES
+from hrl_sarp.domain import METRIC_NAMES, N_REGIMES, REGIMES
 from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
 
 HRL_SARP = "hrl_sarp"
+PRETRAINED = "pretrained"
 NOT_TRAINED = "not trained yet: run `hrl-sarp train --phase 1..5` (or `make demo`), then backtest again"
 
 
@@ -47,6 +51,7 @@ class Evaluation:
     regime_called: np.ndarray | None = None  # (K,) codes called at the week end before
     regime_realised: np.ndarray | None = None  # (K,)
     hrl_targets: dict[int, np.ndarray] = field(default_factory=dict)  # decision row -> (N,) target weights
+    truth: dict[str, dict[str, float]] = field(default_factory=dict)  # strategy -> ground-truth skill (synthetic)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able: the split used, every strategy name -> its metrics (seed mean), intervals, HRL-SARP status."""
@@ -57,9 +62,13 @@ class Evaluation:
             metrics = {m: round(float(table.loc[name, m]), 6) for m in METRIC_NAMES}
             metrics["n_seeds"] = int(table.loc[name, "n_seeds"])
             metrics["sharpe_std"] = round(float(spread.loc[name, "sharpe"]), 6)
+            metrics.update({k: round(v, 6) for k, v in self.truth.get(name, {}).items()})
             strategies[name] = metrics
         if not self.system_used:
             strategies[HRL_SARP] = NOT_TRAINED
+            strategies[PRETRAINED] = NOT_TRAINED
+        elif PRETRAINED not in strategies:
+            strategies[PRETRAINED] = "left out (no Phase 1/2 networks of this config)"
         if FLAT_RL not in strategies:
             strategies[FLAT_RL] = "left out (backtest.flat_rl_timesteps is 0)"
         base = self.result.summary()
@@ -70,8 +79,27 @@ class Evaluation:
             "sharpe_diff_vs_equal_weight": base[next(k for k in base if k.startswith("sharpe_diff_vs_"))],
         }
         if self.regime_called is not None and len(self.regime_called):
-            out["regime_hit_rate"] = round(float(np.mean(self.regime_called == self.regime_realised)), 6)
+            out["regime"] = regime_scores(self.regime_called, self.regime_realised)
+            out["regime_hit_rate"] = out["regime"]["hit_rate"]
         return out
+
+
+def regime_scores(called: np.ndarray, realised: np.ndarray) -> dict[str, Any]:
+    """Hit rate, balanced accuracy and macro-F1 of the regime calls beside the majority class's (the best
+    constant call in hindsight) and the share of weeks of each call."""
+    majority = int(np.bincount(realised, minlength=N_REGIMES).argmax())
+    constant = np.full(len(realised), majority)
+    return {
+        "hit_rate": round(float(np.mean(called == realised)), 6),
+        "balanced_accuracy": round(balanced_accuracy(called, realised, N_REGIMES), 6),
+        "macro_f1": round(macro_f1(called, realised, N_REGIMES), 6),
+        "majority_regime": REGIMES[majority],
+        "majority_hit_rate": round(float(np.mean(constant == realised)), 6),
+        "majority_balanced_accuracy": round(balanced_accuracy(constant, realised, N_REGIMES), 6),
+        "majority_macro_f1": round(macro_f1(constant, realised, N_REGIMES), 6),
+        "call_shares": {REGIMES[k]: round(float(np.mean(called == k)), 6) for k in range(N_REGIMES)},
+        "weeks": len(realised),
+    }
 
 
 def plan_for(arrays: FeatureArrays, cfg: Config, held_out_start: int | None = None) -> WalkForwardPlan:
@@ -152,13 +180,16 @@ def evaluate(
     seeds: Sequence[int] | None = None,
     flat_rl: FlatRlStrategy | bool = True,
     seed_systems: dict[int, Any] | None = None,
+    pretrained: Any = None,
 ) -> Evaluation:
     """Run the backtest: HRL-SARP (``system`` with ``embeddings (W, S, D)``; ``seed_systems`` adds the systems
     trained with other seeds, ``{training seed: system}``, for a mean and spread over seeds), flat RL (unless
     disabled or ``backtest.flat_rl_timesteps`` is 0; a prepared :class:`FlatRlStrategy` may be passed), then the
     benchmark and every baseline, on the shared simulator with ``cfg.costs`` / ``cfg.risk``.
 
-    The report's regime calls and ``hrl_targets`` are those of ``system``.
+    ``pretrained``: the same hierarchy's Phase 1/2 networks without RL, scored like HRL-SARP as ``pretrained``.
+    The report's regime calls and ``hrl_targets`` are those of ``system``; on synthetic data every strategy's
+    ground-truth skill is added (:mod:`hrl_sarp.backtest.truth`).
     """
     check_embargo(cfg)
     systems: dict[int, Any] = {}
@@ -177,12 +208,19 @@ def evaluate(
             raise ValueError("the flat-RL strategy was prepared for another walk-forward plan")
         strategies.append(flat.as_strategy())
     strategies += make_baselines(cfg.backtest, cfg.risk)
+    strategies.append(RidgeStrategy(arrays, cfg, plan).as_strategy())
     result = run_backtest(arrays, strategies, plan, cfg.backtest, cfg.costs, cfg.risk, seeds=seeds)
     targets: dict[int, np.ndarray] = {}
     if systems:
         runs = _hrl_runs(arrays, cfg, systems, embeddings, plan, int(system.cfg.seed), targets)
-        result = _with_hrl(result, runs, cfg, seeds)
+        extra = {}
+        if pretrained is not None:
+            extra[PRETRAINED] = _hrl_runs(arrays, cfg, {int(pretrained.cfg.seed): pretrained}, embeddings, plan, -1, {})
+        result = _with_hrl(result, runs, cfg, seeds, extra)
     evaluation = Evaluation(result, plan, bool(systems), held, hrl_targets=targets)
+    truth = planted_drift(cfg, arrays)
+    if truth is not None:
+        evaluation.truth = strategy_skill(result.results, arrays, truth)
     if system is not None:
         dates, called, realised = regime_calls(system, arrays, embeddings, plan)
         evaluation.regime_dates, evaluation.regime_called, evaluation.regime_realised = dates, called, realised
@@ -190,26 +228,34 @@ def evaluate(
 
 
 def _with_hrl(
-    result: BacktestResult, runs: list[StrategyResult], cfg: Config, seeds: Sequence[int] | None
+    result: BacktestResult,
+    runs: list[StrategyResult],
+    cfg: Config,
+    seeds: Sequence[int] | None,
+    extra: dict[str, list[StrategyResult]] | None = None,
 ) -> BacktestResult:
-    """``result`` with HRL-SARP's runs placed after the benchmark and its Sharpe-difference interval added."""
+    """``result`` with HRL-SARP's runs (and ``extra`` systems, e.g. the pretrained networks) placed after the
+    benchmark and their Sharpe-difference intervals added."""
+    systems = {HRL_SARP: runs, **(extra or {})}
     ordered: dict[str, list[StrategyResult]] = {}
     for name, value in result.results.items():
         ordered[name] = value
         if name == BENCHMARK:
-            ordered[HRL_SARP] = runs
-    ordered.setdefault(HRL_SARP, runs)
+            ordered.update(systems)
+    for name, value in systems.items():
+        ordered.setdefault(name, value)
     merged = BacktestResult(result.plan, ordered, result.sectors, result.benchmark_returns)
     intervals = dict(result.intervals)
     bt = cfg.backtest
-    if EQUAL_WEIGHT in ordered and len(merged.dates) >= 3:
-        intervals[HRL_SARP] = sharpe_difference_interval(
-            merged.mean_returns(HRL_SARP),
-            merged.mean_returns(EQUAL_WEIGHT),
-            n_samples=bt.bootstrap_samples,
-            block_length=bt.bootstrap_block_days,
-            confidence=bt.bootstrap_confidence,
-            seed=list(bt.seeds if seeds is None else seeds)[0],
-        )
+    for name in systems:
+        if EQUAL_WEIGHT in ordered and len(merged.dates) >= 3:
+            intervals[name] = sharpe_difference_interval(
+                merged.mean_returns(name),
+                merged.mean_returns(EQUAL_WEIGHT),
+                n_samples=bt.bootstrap_samples,
+                block_length=bt.bootstrap_block_days,
+                confidence=bt.bootstrap_confidence,
+                seed=list(bt.seeds if seeds is None else seeds)[0],
+            )
     ordered_intervals = {name: intervals[name] for name in ordered if name in intervals}
     return BacktestResult(result.plan, ordered, result.sectors, result.benchmark_returns, ordered_intervals)

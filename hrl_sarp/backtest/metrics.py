@@ -160,3 +160,25 @@ def metric_table(
         "exposure": 1.0 if invested is None else exposure(invested),
     }
     return {name: float(values[name]) for name in METRIC_NAMES}
+
+
+def balanced_accuracy(predicted: np.ndarray, realised: np.ndarray, n_classes: int) -> float:
+    """Mean over the classes present in ``realised`` of the share of their members called right (any constant call
+    scores 1 / number of classes present). predicted, realised: (K,) int codes; NaN when empty."""
+    p, y = np.asarray(predicted), np.asarray(realised)
+    recalls = [float(np.mean(p[y == c] == c)) for c in range(n_classes) if (y == c).any()]
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def macro_f1(predicted: np.ndarray, realised: np.ndarray, n_classes: int) -> float:
+    """Unweighted mean F1 over the classes present in ``realised`` or ``predicted`` (0 for a class never called
+    right). predicted, realised: (K,) int codes; NaN when empty."""
+    p, y = np.asarray(predicted), np.asarray(realised)
+    scores = []
+    for c in range(n_classes):
+        if not ((y == c).any() or (p == c).any()):
+            continue
+        tp = float(np.sum((p == c) & (y == c)))
+        denominator = float(np.sum(p == c) + np.sum(y == c))
+        scores.append(2.0 * tp / denominator if denominator else 0.0)
+    return float(np.mean(scores)) if scores else float("nan")

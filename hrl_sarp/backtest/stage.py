@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, MIN_VARIANCE, MOMENTUM, RANDOM, RISK_PARITY
-from hrl_sarp.backtest.evaluate import HRL_SARP, NOT_TRAINED, Evaluation
+from hrl_sarp.backtest.evaluate import HRL_SARP, NOT_TRAINED, PRETRAINED, Evaluation
 from hrl_sarp.backtest.flat_rl import FLAT_RL
+from hrl_sarp.backtest.ridge import RIDGE
+from hrl_sarp.backtest.truth import TRUTH_METRICS
 from hrl_sarp.config import REPO_ROOT, Config
 from hrl_sarp.domain import CASH, METRIC_NAMES
 from hrl_sarp.errors import HrlSarpError, WarehouseStateError
@@ -33,7 +35,9 @@ from hrl_sarp.features.arrays import FeatureArrays
 
 STAGE = "backtest"
 # Every strategy the backtest can report, in table order: the MLflow metric names are the same for every run.
-ALL_STRATEGIES = (HRL_SARP, FLAT_RL, BENCHMARK, EQUAL_WEIGHT, MOMENTUM, MIN_VARIANCE, RISK_PARITY, RANDOM)
+ALL_STRATEGIES = (
+    HRL_SARP, PRETRAINED, RIDGE, FLAT_RL, BENCHMARK, EQUAL_WEIGHT, MOMENTUM, MIN_VARIANCE, RISK_PARITY, RANDOM,
+)  # fmt: skip
 
 
 @dataclass
@@ -45,6 +49,12 @@ class StageInputs:
     snapshot: str | None = None
     seed_folders: dict[int, str] = field(default_factory=dict)  # systems trained with other seeds
     benchmark: str | None = None  # which benchmark the feature build used and why (hrl_sarp.data.benchmark)
+    pretrained_folder: str | None = None  # the primary system's Phase 1/2 networks without RL
+
+    def pretrained(self) -> Any:
+        from hrl_sarp.system import TrainedSystem
+
+        return TrainedSystem(self.pretrained_folder) if self.pretrained_folder else None
 
     def systems(self) -> tuple[Any, dict[int, Any]]:
         """``(primary system or None, {seed: system})`` loaded from the folders."""
@@ -90,6 +100,22 @@ def prepare_system(cfg: Config) -> tuple[str | None, str]:
     return str(folder), f"trained system from {stages}; validation Sharpe {info['val_sharpe']:.4f}"
 
 
+def prepare_pretrained_system(cfg: Config) -> str | None:
+    """The latest build's Phase 1/2 networks of this config as a system folder (the ``pretrained`` strategy), or
+    None when they are not trained."""
+    from hrl_sarp.features.loader import latest_build_id
+    from hrl_sarp.system import TrainedSystemError, system_from_warehouse
+    from hrl_sarp.warehouse import open_warehouse
+
+    with open_warehouse(cfg.warehouse_path(), read_only=True) as con:
+        build_id = latest_build_id(con)
+    try:
+        folder, _ = system_from_warehouse(cfg, system_dir(cfg, build_id) / PRETRAINED, pretrained_only=True)
+    except (TrainedSystemError, WarehouseStateError):
+        return None
+    return str(folder)
+
+
 def prepare_seed_systems(cfg: Config) -> dict[int, str]:
     """``{seed: system folder}`` for every other training seed of this config on the latest build (Phase 1/2 and,
     when run, RL checkpoints of its own config), so HRL-SARP gets a mean and spread over seeds."""
@@ -113,7 +139,8 @@ def prepare_seed_systems(cfg: Config) -> dict[int, str]:
 def load_stage_inputs(
     cfg: Config, system_folder: str | None, note: str, seed_folders: dict[int, str] | None = None
 ) -> StageInputs:
-    """The latest feature build (and, with a system, its aligned embeddings) from the warehouse, read-only."""
+    """The latest feature build (and, with a system, its aligned embeddings and the pretrained-only system) from
+    the warehouse, read-only."""
     from hrl_sarp.features.build import chosen_benchmark, find_build
     from hrl_sarp.features.loader import load_feature_arrays
     from hrl_sarp.warehouse import open_warehouse
@@ -130,7 +157,10 @@ def load_stage_inputs(
         row = find_build(con, arrays.build_id)
     snapshot = str(row["snapshot"]) if row else None
     benchmark = chosen_benchmark(row) if row else None
-    return StageInputs(arrays, embeddings, system_folder, note, snapshot, dict(seed_folders or {}), benchmark)
+    pretrained = prepare_pretrained_system(cfg) if system_folder is not None else None
+    return StageInputs(
+        arrays, embeddings, system_folder, note, snapshot, dict(seed_folders or {}), benchmark, pretrained
+    )
 
 
 def stable_metrics(evaluation: Evaluation) -> dict[str, float]:
@@ -141,6 +171,8 @@ def stable_metrics(evaluation: Evaluation) -> dict[str, float]:
         for metric in METRIC_NAMES:
             flat.setdefault(f"{name}.{metric}", float("nan"))
             flat.setdefault(f"{name}.{metric}_std", float("nan"))
+        for metric in TRUTH_METRICS:
+            flat[f"{name}.{metric}"] = evaluation.truth.get(name, {}).get(metric, float("nan"))
         if name != EQUAL_WEIGHT:
             for key in ("sharpe_diff", "sharpe_diff_low", "sharpe_diff_high"):
                 flat.setdefault(f"{name}.{key}_vs_{EQUAL_WEIGHT}", float("nan"))
@@ -239,7 +271,9 @@ def run_backtest_stage(
     seed_folders = prepare_seed_systems(cfg) if folder else {}
     inputs = load_stage_inputs(cfg, folder, note, seed_folders)
     system, others = inputs.systems()
-    evaluation = evaluate(inputs.arrays, cfg, system, inputs.embeddings, seeds=seeds, seed_systems=others)
+    evaluation = evaluate(
+        inputs.arrays, cfg, system, inputs.embeddings, seeds=seeds, seed_systems=others, pretrained=inputs.pretrained()
+    )
     return record(cfg, evaluation, inputs, out_dir, register, parent_run_id, time.perf_counter() - began)
 
 
@@ -248,7 +282,7 @@ def check_summary(summary: dict[str, Any]) -> None:
     strategies = summary.get("strategies", {})
     for name in ALL_STRATEGIES:
         value = strategies.get(name)
-        if name in (HRL_SARP, FLAT_RL) and isinstance(value, str):
+        if name in (HRL_SARP, PRETRAINED, FLAT_RL) and isinstance(value, str):
             continue
         if not isinstance(value, dict) or any(m not in value for m in METRIC_NAMES):
             raise HrlSarpError(f"backtest summary lacks {name} or one of its metrics")

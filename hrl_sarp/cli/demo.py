@@ -82,6 +82,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
 
 STRATEGY_COLUMNS = (
     "sharpe", "cagr", "volatility", "max_drawdown", "calmar", "turnover", "cost_drag", "cash_share", "exposure",
+    "drift_corr", "active_share",
 )  # fmt: skip
 
 
@@ -100,7 +101,8 @@ def backtest_summary(result: dict[str, Any]) -> dict[str, Any]:
 def format_strategies(strategies: dict[str, dict[str, float]]) -> str:
     """One row per strategy (best Sharpe first) with the headline metrics of the backtest."""
     rows = [("strategy", *STRATEGY_COLUMNS)]
-    ordered = sorted(strategies.items(), key=lambda item: -float(item[1].get("sharpe", float("-inf"))))
+    scored = {name: m for name, m in strategies.items() if isinstance(m, dict)}
+    ordered = sorted(scored.items(), key=lambda item: -float(item[1].get("sharpe", float("-inf"))))
     for name, metrics in ordered:
         rows.append((name, *(f"{float(metrics.get(c, float('nan'))):.3f}" for c in STRATEGY_COLUMNS)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

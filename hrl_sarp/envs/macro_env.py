@@ -1,14 +1,23 @@
 """MacroEnv: the weekly sector-allocation and regime environment (PPO), micro layer frozen inside.
 
 Observation (D,) float32 = [macro state at t (M) | portfolio drawdown | sector embeddings of the last week ending
-at or before t (S x E, flattened; zeros before the first week) | current sector weights of the holdings (S)].
+at or before t (S x E, flattened; zeros before the first week) | the previous sector allocation (S; equal weights
+at an episode's start), as the deployed decision path sees it].
 
-Action: Box(-1, 1, (S + 3,)): S sector logits (times ``env.logit_scale``, masked softmax over sectors with a
-tradable name at t, projected onto the capped simplex with the sector cap and total 1) and 3 regime logits (argmax:
-0 Bull, 1 Bear, 2 Sideways). One step = ``macro_step_days`` sessions executed by the micro layer (default
-:class:`~hrl_sarp.envs.goals.WithinSectorRule`) through the shared simulator.
+Action: Box(-1, 1, (S + 3,)): S sector logits, turned into sector weights over the sectors with a tradable name at
+t by :func:`allocate` (``env.macro_allocation``: equal weights plus a tilt of ``env.active_share`` along the demeaned
+logits, or the seed's softmax; moved ``env.macro_trade_rate`` of the way from the previous allocation; sector cap),
+and 3 regime logits (argmax: 0 Bull, 1 Bear, 2 Sideways). One step = ``macro_step_days`` sessions executed by the
+micro layer (default :class:`~hrl_sarp.envs.goals.WithinSectorRule`) through the shared simulator.
 
-Reward of a step decided at t0 and realised over t0+1 .. t1 (weights from ``rewards.macro_mix``)::
+Reward of a step decided at t0 and realised over t0+1 .. t1. Default (``rewards.mode: attributed``)::
+
+    R_excess + regime_weight * R_regime
+
+R_excess: sum_s (w_s - 1/S_available) * compounded sector_returns(t0+1..t1), minus the cost rate (mean of the buy
+and sell rates) times the sector turnover from the previous allocation (from equal weights at an episode's first
+step). It is what the allocation earned over equal sector weights whatever the risk overlay did to the holdings, so
+scaled or gated weeks still teach the agent. ``rewards.mode: seed`` keeps the seed's mix (``rewards.macro_mix``)::
 
     0.4 R_macro + 0.3 R_portfolio + 0.2 R_regime + 0.1 R_value
 
@@ -34,9 +43,26 @@ from hrl_sarp.envs.goals import MicroLayer, WithinSectorRule
 from hrl_sarp.envs.micro_env import PE_FEATURE, _check_range, trailing_stats
 from hrl_sarp.envs.risk import cvar_tail_count
 from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
-from hrl_sarp.envs.weights import masked_softmax, project_capped_simplex
+from hrl_sarp.envs.weights import sector_allocation
 from hrl_sarp.errors import HrlSarpError
 from hrl_sarp.features.arrays import FeatureArrays
+
+
+def allocate(config: Config, logits: np.ndarray, mask: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+    """The macro decision rule shared by the environment and every deployed path: (S,) sector logits -> (S,)
+    sector weights under ``env.macro_allocation`` / ``env.active_share`` / ``env.macro_trade_rate`` and the sector
+    cap, moving from ``previous`` (None at an episode's first decision)."""
+    env = config.env
+    return sector_allocation(
+        logits,
+        mask,
+        previous,
+        env.macro_allocation,
+        env.logit_scale,
+        env.active_share,
+        env.macro_trade_rate,
+        config.risk.sector_cap,
+    )
 
 
 class MacroEnv(gym.Env):
@@ -105,6 +131,7 @@ class MacroEnv(gym.Env):
         self.observation_space = spaces.Box(-np.inf, np.inf, (self._obs_dim,), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (s + len(REGIMES),), np.float32)
         self._cvar_k = cvar_tail_count(self.rewards.portfolio_window_days)
+        self._cost_rate = 0.5 * (self.sim.cost_model.buy_rate + self.sim.cost_model.sell_rate)
         self._history = [0.0] * self.rewards.portfolio_window_days
         self._prev_sector = np.zeros(s)
         self._steps = 0
@@ -115,7 +142,7 @@ class MacroEnv(gym.Env):
         obs[: self._at_emb - 1] = self._macro[t]
         obs[self._at_emb - 1] = self.sim.drawdown
         obs[self._at_emb : self._at_weights] = self._embedding[t]
-        obs[self._at_weights :] = np.bincount(self.market.sector_of, weights=self.sim.weights, minlength=self.n_sectors)
+        obs[self._at_weights :] = self._prev_sector if self._steps else 1.0 / self.n_sectors
         return obs
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -130,18 +157,16 @@ class MacroEnv(gym.Env):
         self._steps = 0
         return self._observe(), {"t": start}
 
-    def sector_weights(self, action: np.ndarray, t: int) -> np.ndarray:
-        """(S,) sector allocation from the action's first S logits at row t (sums to 1 when feasible)."""
-        p = masked_softmax(
-            self.logit_scale * np.asarray(action[: self.n_sectors], dtype=np.float64), self._has_stock[t]
-        )
-        return project_capped_simplex(p, 1.0, self.sector_cap)
+    def sector_weights(self, action: np.ndarray, t: int, previous: np.ndarray | None = None) -> np.ndarray:
+        """(S,) sector allocation from the action's first S logits at row t after ``previous`` (sums to 1 when
+        feasible; :func:`allocate`)."""
+        return allocate(self.config, action[: self.n_sectors], self._has_stock[t], previous)
 
     def step(self, action: np.ndarray):
         sim = self.sim
         rew = self.rewards
         t0 = sim.t
-        sector_w = self.sector_weights(action, t0)
+        sector_w = self.sector_weights(action, t0, self._prev_sector if self._steps else None)
         regime = int(np.argmax(action[self.n_sectors :]))
         cost = 0.0
         executed = None
@@ -159,6 +184,14 @@ class MacroEnv(gym.Env):
         sector_period = np.prod(1.0 + self._sector_returns[period], axis=0) - 1.0
         bench_period = float(np.prod(1.0 + self._benchmark[period]) - 1.0)
         turnover = float(np.abs(sector_w - self._prev_sector).sum())
+        available = self._has_stock[t0]
+        # the trades the tilt causes: from the previous allocation (equal weights before an episode's first step)
+        before = self._prev_sector if self._steps else available / max(float(available.sum()), 1.0)
+        r_excess = float(
+            rw.allocation_excess(
+                sector_w, sector_period, available, float(np.abs(sector_w - before).sum()), self._cost_rate
+            )
+        )
         r_macro = float(
             rw.macro_reward(sector_w, sector_period, bench_period, turnover, rew.hhi_penalty, rew.turnover_penalty)
         )
@@ -172,8 +205,17 @@ class MacroEnv(gym.Env):
         invested = 0.0 if executed is None else float(executed.sum())
         pe_z = float(executed @ self._pe[t0]) / invested if invested > 0 else 0.0
         r_value = float(rw.value_reward(week_ret, pe_z, rew.value_pe_z_threshold))
-        components = {"macro": r_macro, "portfolio": r_portfolio, "regime": r_regime, "value": r_value}
-        reward = float(rw.mix_rewards(components, rew.macro_mix))
+        components = {
+            "excess": r_excess,
+            "macro": r_macro,
+            "portfolio": r_portfolio,
+            "regime": r_regime,
+            "value": r_value,
+        }
+        if rew.mode == "attributed":
+            reward = r_excess + rew.regime_weight * r_regime
+        else:
+            reward = float(rw.mix_rewards(components, rew.macro_mix))
         self._prev_sector = sector_w
         self._steps += 1
         truncated = self._steps >= self.episode_steps or sim.t + self.step_days > self.last

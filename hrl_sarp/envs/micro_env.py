@@ -3,8 +3,10 @@
 Observation (Dict):
 - ``observation`` (D,) float32 = [stock features at t, padded to N_max x F | current weights (N_max) |
   macro state at t (M) | portfolio drawdown | one-hot regime of the goal (3)]
-- ``achieved_goal`` (S,) = sector allocation realised by the executed stock weights, normalised over the invested
-  part (zeros when all in cash)
+- ``achieved_goal`` (S,) = sector allocation of the step's decision after the risk pipeline and before the
+  drawdown rule, normalised to sum 1 (equal weights over the sectors with a tradable name before the first step).
+  It is what the agent chose, whatever the overlay did to exposure: never the all-cash zero vector a closed gate
+  would give, which no macro goal ever is, so HER's relabelled goals are real allocations
 - ``desired_goal`` (S,) = the macro sector allocation from the goal provider at t
 
 Action: Box(-1, 1, (N_max,)) stock logits; times ``env.logit_scale``, masked softmax over the names tradable at t
@@ -181,7 +183,8 @@ class MicroEnv(gym.Env):
             raise HrlSarpError(f"episode start {start} outside [{self.first}, {self.last})")
         self.sim.reset(start)
         self._history = [0.0] * self._port_days
-        self._achieved = np.zeros(self.n_sectors, dtype=np.float32)
+        has = np.bincount(self._sector_of, weights=self.market.tradable[start], minlength=self.n_sectors) > 0
+        self._achieved = (has / max(int(has.sum()), 1)).astype(np.float32)
         self._steps = 0
         self._set_goal(start)
         return self._observe(), {"t": start}
@@ -199,8 +202,10 @@ class MicroEnv(gym.Env):
         res = sim.step(np.exp(z, out=z), invest_all=True)
         w = self.executed_weights = res.weights  # (N,) executed at the open of t+1
         invested = res.invested
-        sector = np.bincount(self._sector_of, weights=w, minlength=self.n_sectors)
-        self._achieved = np.multiply(sector, 1.0 / invested if invested > 0 else 0.0, dtype=np.float32)
+        chosen = np.bincount(self._sector_of, weights=sim.proposed, minlength=self.n_sectors)
+        total = float(chosen.sum())
+        if total > 0:  # else nothing was tradable: the previous achieved goal stands
+            self._achieved = np.multiply(chosen, 1.0 / total, dtype=np.float32)
 
         history = self._history
         history.append(res.ret)

@@ -2,6 +2,7 @@
 
 All functions are pure and broadcast over leading axes, so HER can evaluate a batch at once.
 
+- R_excess    = sum_s (w_s - equal_s) * sector return_s - cost_rate * sector turnover (the default macro reward)
 - R_macro     = sector alpha vs benchmark - hhi_penalty * HHI(sector weights) - turnover_penalty * turnover
 - R_micro     = w_sharpe * Sharpe_week + w_goal * cos(achieved, goal) - w_dd * max(0, DD - dd_free)^2
 - R_value     = return * 1(PE_z < threshold) * 1(return > 0)
@@ -46,6 +47,26 @@ def macro_reward(
     """R_macro. sector_weights/sector_period_returns: (..., S); benchmark_return, turnover: (...)."""
     alpha = sector_alpha(sector_weights, sector_period_returns, benchmark_return)
     return alpha - hhi_penalty * herfindahl(sector_weights) - turnover_penalty * np.asarray(turnover)
+
+
+def allocation_excess(
+    sector_weights: np.ndarray,
+    sector_period_returns: np.ndarray,
+    available: np.ndarray,
+    turnover: ArrayLike,
+    cost_rate: float,
+):
+    """R_excess: the allocation's return over equal weights on the ``available`` sectors, net of the costs its
+    trades cause (``cost_rate`` per unit of two-sided sector turnover).
+
+    sector_weights, sector_period_returns (compounded over the step): (..., S); available: (..., S) bool;
+    turnover: (...).
+    """
+    avail = np.asarray(available, dtype=np.float64)
+    equal = avail / np.maximum(avail.sum(axis=-1, keepdims=True), 1.0)
+    active = np.asarray(sector_weights, dtype=np.float64) - equal
+    returns = np.where(avail > 0, np.asarray(sector_period_returns, dtype=np.float64), 0.0)
+    return (active * returns).sum(axis=-1) - cost_rate * np.asarray(turnover)
 
 
 def sharpe_ratio(returns: np.ndarray, std_floor: float):

@@ -176,6 +176,11 @@ class PortfolioSimulator:
         return scale * float(self._proposed.sum()) if scale < 1.0 else math.inf
 
     @property
+    def proposed(self) -> np.ndarray:
+        """(N,) the last decision's weights after the risk pipeline, before the drawdown rule (a copy)."""
+        return self._proposed.copy()
+
+    @property
     def drawdown(self) -> float:
         return max(0.0, 1.0 - self.nav / self.peak)
 

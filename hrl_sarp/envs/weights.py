@@ -169,3 +169,51 @@ def logits_to_weights(
         sector_cap,
         n_sectors,
     )
+
+
+def tilt_weights(logits: np.ndarray, mask: np.ndarray, active_share: float) -> np.ndarray:
+    """Equal weights over ``mask`` plus a tilt proportional to the demeaned logits, scaled so that half the L1
+    distance from equal weights is ``active_share``; negative weights are cut to 0 and the rest renormalised.
+
+    The logits give the direction, ``active_share`` the conviction: a network whose logits barely differ still bets
+    a chosen share of the book. Equal logits (or one name) give equal weights. logits, mask: (S,). Returns (S,)
+    summing to 1, zeros outside the mask (all zeros when the mask is empty).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    n = int(mask.sum())
+    out = np.zeros(len(mask))
+    if n == 0:
+        return out
+    z = np.asarray(logits, dtype=np.float64)[mask]
+    z = z - z.mean()
+    spread = float(np.abs(z).sum())
+    w = np.full(n, 1.0 / n)
+    if spread > 1e-12 and active_share > 0:
+        w = np.maximum(w + z * (2.0 * active_share / spread), 0.0)
+        w /= w.sum()
+    out[mask] = w
+    return out
+
+
+def sector_allocation(
+    logits: np.ndarray,
+    mask: np.ndarray,
+    previous: np.ndarray | None,
+    rule: str,
+    logit_scale: float,
+    active_share: float,
+    trade_rate: float,
+    sector_cap: float,
+) -> np.ndarray:
+    """The macro agent's sector weights (S,) from its sector logits (S,) at a decision: the target of ``rule``
+    (``tilt``: :func:`tilt_weights`; ``softmax``: ``softmax(logit_scale * logits)``) over the sectors in ``mask``,
+    moved from ``previous`` (the last allocation, None at the first decision) by ``trade_rate`` of the way
+    (1 = all the way), then projected onto the simplex with ``sector_cap``. Sums to 1 when any sector is tradable.
+    """
+    x = np.asarray(logits, dtype=np.float64)
+    target = tilt_weights(x, mask, active_share) if rule == "tilt" else masked_softmax(logit_scale * x, mask)
+    if previous is not None and trade_rate < 1.0:
+        held = np.where(mask, np.asarray(previous, dtype=np.float64), 0.0)
+        if held.sum() > 0:
+            target = held / held.sum() + trade_rate * (target - held / held.sum())
+    return project_capped_simplex(target, 1.0, sector_cap)

@@ -6,16 +6,41 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from hrl_sarp.rl.curriculum import Curriculum
 
 
-class ValidationSharpeCallback(BaseCallback):
+class RewardStatsCallback(BaseCallback):
+    """Collects every reward component the environments report (``info["r_<component>"]``) over training."""
+
+    def __init__(self, verbose: int = 0):
+        super().__init__(verbose)
+        self._rewards: dict[str, list[float]] = {}
+
+    def _on_step(self) -> bool:
+        for info in self.locals.get("infos", ()):
+            for key, value in info.items():
+                if key.startswith("r_") and isinstance(value, int | float):
+                    self._rewards.setdefault(key[2:], []).append(float(value))
+        return True
+
+    def reward_stats(self) -> dict[str, float]:
+        """``{component}_mean`` / ``{component}_std`` over the training steps so far."""
+        out: dict[str, float] = {}
+        for key, values in sorted(self._rewards.items()):
+            x = np.asarray(values)
+            out[f"{key}_mean"], out[f"{key}_std"] = float(x.mean()), float(x.std())
+        return out
+
+
+class ValidationSharpeCallback(RewardStatsCallback):
     """Every ``eval_every`` environment steps (and once at the end of training) call ``evaluate(model) ->
     validation Sharpe``, record it as ``eval/val_sharpe`` (plus the best so far and the curriculum stage and mix) in
-    the SB3 logger, keep a copy of the best policy's parameters and move the curriculum on (its thresholds are on
-    the excess over ``reference_sharpe``, the equal-weight Sharpe).
+    the SB3 logger with the reward components seen so far (:class:`RewardStatsCallback`), keep a copy of the best
+    policy's parameters and move the curriculum on (its thresholds are on the excess over ``reference_sharpe``,
+    the equal-weight Sharpe).
 
     ``history``: ``[{"timesteps", "val_sharpe", "stage"}]``; ``best_sharpe`` / ``best_state`` / ``best_timesteps``.
     """
@@ -41,6 +66,7 @@ class ValidationSharpeCallback(BaseCallback):
         self._last_eval = 0
 
     def _on_step(self) -> bool:
+        super()._on_step()
         if self.num_timesteps - self._last_eval >= self.eval_every:
             self.run_eval()
         return True
@@ -58,6 +84,8 @@ class ValidationSharpeCallback(BaseCallback):
             self.best_sharpe = value
             self.best_timesteps = int(self.num_timesteps)
             self.best_state = copy.deepcopy(self.model.policy.state_dict())
+        for key, stat in self.reward_stats().items():
+            self.logger.record(f"reward/{key}", stat)
         self.logger.record("eval/val_sharpe", value)
         self.logger.record("eval/best_val_sharpe", self.best_sharpe)
         if self.curriculum is not None:

@@ -1,8 +1,9 @@
-"""Validation Sharpe of the whole hierarchy and of the equal-weight baseline, through the same simulator.
+"""Validation Sharpe of the whole hierarchy and of the equal-weight baseline, on the deployed decision path.
 
-The system rollout is one deterministic MacroEnv episode over the validation rows: the macro actor decides each
-week, the micro layer (a frozen micro policy or a rule) trades, costs and risk rules apply. Daily returns come from
-the simulator's NAV at every session. Sharpe: :func:`hrl_sarp.backtest.metrics.sharpe` (annualised, ddof 1).
+A system is scored exactly as it is deployed (:mod:`hrl_sarp.rl.decisions`): its weekly decisions over the feature
+build, executed over the validation rows by the backtest engine (:func:`hrl_sarp.backtest.engine.run_strategy`,
+decisions at the span's first row and at week ends, costs and risk rules of the shared simulator). Equal weight
+decides on the same rows. Sharpe: :func:`hrl_sarp.backtest.metrics.sharpe` (annualised, ddof 1).
 """
 
 from __future__ import annotations
@@ -11,21 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrl_sarp.backtest.baselines import equal_weight
+from hrl_sarp.backtest.baselines import EQUAL_WEIGHT, Strategy, equal_weight
+from hrl_sarp.backtest.engine import run_strategy
 from hrl_sarp.backtest.metrics import sharpe
 from hrl_sarp.config import Config
 from hrl_sarp.envs.goals import MicroLayer
-from hrl_sarp.envs.macro_env import MacroEnv
-from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator, simulate
+from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
+from hrl_sarp.rl.decisions import DecisionPath, decision_rows
 from hrl_sarp.rl.layers import Actor
 
 
 @dataclass(frozen=True)
 class Rollout:
-    returns: np.ndarray  # (K,) daily returns, sessions date_range[0]+1 ..
+    returns: np.ndarray  # (K,) daily returns of sessions date_range[0]+1 .. date_range[1]
     regime_hits: np.ndarray  # (weeks,) bool: the regime call matched the realised regime
-    sector_weights: np.ndarray  # (weeks, S) macro allocations
+    sector_weights: np.ndarray  # (weeks, S) macro allocations decided at the span's week ends
 
     @property
     def sharpe(self) -> float:
@@ -36,65 +38,20 @@ class Rollout:
         return float(np.prod(1.0 + self.returns) - 1.0)
 
 
-class _NavRecorder:
-    """Wraps a micro layer and records the NAV at each decision row (the close before the session's step)."""
-
-    def __init__(self, layer: MicroLayer):
-        self.layer = layer
-        self.navs: list[float] = []
-
-    def __call__(self, t: int, sector_weights, regime, day_in_step: int, simulator: PortfolioSimulator):
-        self.navs.append(simulator.nav)
-        return self.layer(t, sector_weights, regime, day_in_step, simulator)
-
-
-def long_episode(cfg: Config) -> Config:
-    """The config with macro episodes long enough to cover any date range in one episode."""
-    return cfg.model_copy(update={"env": cfg.env.model_copy(update={"macro_episode_weeks": 10**6})})
-
-
-def rollout_system(
-    arrays: FeatureArrays,
-    cfg: Config,
-    macro_actor: Actor,
-    micro_layer: MicroLayer,
-    embeddings: np.ndarray | None,
-    date_range: tuple[int, int],
-    market: MarketArrays | None = None,
-) -> Rollout:
-    """One deterministic episode from ``date_range[0]`` to the last full macro step before ``date_range[1]``."""
-    recorder = _NavRecorder(micro_layer)
-    env = MacroEnv(arrays, long_episode(cfg), embeddings, recorder, date_range, market)
-    reset = getattr(macro_actor, "reset", None)
-    if reset is not None:
-        reset()
-    obs, _ = env.reset(options={"start": date_range[0]})
-    hits, weights = [], []
-    truncated = False
-    while not truncated:
-        obs, _, _, truncated, info = env.step(np.asarray(macro_actor(obs), dtype=np.float32))
-        hits.append(info["regime"] == info["realised_regime"])
-        weights.append(info["sector_weights"])
-    navs = np.append(recorder.navs, env.sim.nav)
-    return Rollout(navs[1:] / navs[:-1] - 1.0, np.asarray(hits), np.asarray(weights))
-
-
 def equal_weight_returns(
-    arrays: FeatureArrays, cfg: Config, start: int, n_days: int, market: MarketArrays | None = None
+    arrays: FeatureArrays, cfg: Config, first: int, last: int, market: MarketArrays | None = None
 ) -> np.ndarray:
-    """(n_days,) daily returns of 1/n over the eligible names, rebalanced every ``env.macro_step_days`` sessions
-    from ``start`` (held in between), through the same simulator, costs and risk rules."""
-    schedule = np.full((n_days, arrays.n_stocks), np.nan)
-    for k in range(0, n_days, cfg.env.macro_step_days):
-        schedule[k] = equal_weight(arrays, start + k, min_adv_value=cfg.risk.min_adv_value)
-    result = simulate(market or arrays, schedule, start, cfg.costs, cfg.risk, cfg.env.initial_nav)
-    return result.returns
+    """Daily returns of sessions ``first + 1 .. last`` of 1/n over the eligible names, decided on the rows the
+    systems decide on (:func:`~hrl_sarp.rl.decisions.decision_rows`), through the same engine."""
+    strategy = Strategy(EQUAL_WEIGHT, lambda data, t, seed: equal_weight(data, t, min_adv_value=cfg.risk.min_adv_value))
+    rows = decision_rows(arrays, first, last)
+    return run_strategy(arrays, strategy, first + 1, last + 1, cfg.costs, cfg.risk, rows, 0, market).returns
 
 
 @dataclass
 class SystemEvaluator:
-    """Validation Sharpe of (macro actor, micro layer) pairs on fixed validation rows; the equal-weight Sharpe over
-    the same sessions is computed once."""
+    """Validation Sharpe of (macro actor, micro layer) pairs over fixed rows ``date_range = (first, last)``
+    (sessions first + 1 .. last); the equal-weight Sharpe over the same sessions is computed once."""
 
     arrays: FeatureArrays
     cfg: Config
@@ -105,18 +62,25 @@ class SystemEvaluator:
     def __post_init__(self) -> None:
         self._ew: float | None = None
 
+    def path(self, macro_actor: Actor, micro_layer: MicroLayer) -> DecisionPath:
+        emb = self.embeddings
+        if emb is None:
+            emb = np.zeros((len(self.arrays.week_end_index), self.arrays.n_sectors, 0))
+        return DecisionPath(macro_actor, micro_layer, self.arrays, emb, self.cfg, self.market)
+
     def rollout(self, macro_actor: Actor, micro_layer: MicroLayer) -> Rollout:
-        return rollout_system(
-            self.arrays, self.cfg, macro_actor, micro_layer, self.embeddings, self.date_range, self.market
-        )
+        first, last = self.date_range
+        path = self.path(macro_actor, micro_layer)
+        result = path.run(first, last)
+        weeks = path.decisions.week_rows
+        inside = weeks[(weeks >= first) & (weeks < last)]
+        return Rollout(result.returns, path.regime_hits(first, last), path.decisions.goals[inside])
 
     def sharpe(self, macro_actor: Actor, micro_layer: MicroLayer) -> float:
         return self.rollout(macro_actor, micro_layer).sharpe
 
-    def equal_weight_sharpe(self, n_days: int | None = None) -> float:
+    def equal_weight_sharpe(self) -> float:
         if self._ew is None:
             first, last = self.date_range
-            step = self.cfg.env.macro_step_days
-            n = n_days or ((last - first) // step) * step
-            self._ew = sharpe(equal_weight_returns(self.arrays, self.cfg, first, n, self.market))
+            self._ew = sharpe(equal_weight_returns(self.arrays, self.cfg, first, last, self.market))
         return self._ew

@@ -19,7 +19,7 @@ import torch
 from hrl_sarp.config import Config
 from hrl_sarp.envs.goals import GoalProvider, ScheduledGoal
 from hrl_sarp.envs.simulator import MarketArrays
-from hrl_sarp.rl.callbacks import ValidationSharpeCallback
+from hrl_sarp.rl.callbacks import RewardStatsCallback, ValidationSharpeCallback
 from hrl_sarp.rl.curriculum import Curriculum
 from hrl_sarp.rl.evaluation import SystemEvaluator
 from hrl_sarp.rl.inputs import RlInputs
@@ -116,12 +116,12 @@ class Hierarchy:
             reference_sharpe=self.evaluator.equal_weight_sharpe(),
         )
 
-    def learn_macro(self, timesteps: int, callback: ValidationSharpeCallback | None = None) -> None:
+    def learn_macro(self, timesteps: int, callback: RewardStatsCallback | None = None) -> None:
         began = time.perf_counter()
         self.macro_model.learn(timesteps, callback=callback, reset_num_timesteps=False)
         self.timings["macro"] = self.timings.get("macro", 0.0) + time.perf_counter() - began
 
-    def learn_micro(self, timesteps: int, callback: ValidationSharpeCallback | None = None) -> None:
+    def learn_micro(self, timesteps: int, callback: RewardStatsCallback | None = None) -> None:
         began = time.perf_counter()
         self.micro_model.learn(timesteps, callback=callback, reset_num_timesteps=False)
         self.timings["micro"] = self.timings.get("micro", 0.0) + time.perf_counter() - began
@@ -145,11 +145,12 @@ def alternate(h: Hierarchy, on_round: Any = None) -> dict[str, Any]:
     history = [{"round": 0, "val_sharpe": best}]
     if on_round is not None:
         on_round(0, {"val_sharpe": best, "best_val_sharpe": best})
+    macro_rewards, micro_rewards = RewardStatsCallback(), RewardStatsCallback()
     for rnd in range(1, rl.phase5_rounds + 1):
         h.micro_layer.actor = h.micro_actor()
-        h.learn_macro(rl.phase5_macro_timesteps)
+        h.learn_macro(rl.phase5_macro_timesteps, macro_rewards)
         h.goals.inner = h.goal_schedule()
-        h.learn_micro(rl.phase5_micro_timesteps)
+        h.learn_micro(rl.phase5_micro_timesteps, micro_rewards)
         value = h.val_sharpe()
         if value > best:
             best, best_state, best_round, bad = value, h.snapshot(), rnd, 0
@@ -162,4 +163,13 @@ def alternate(h: Hierarchy, on_round: Any = None) -> dict[str, Any]:
             break
     h.restore(best_state)
     h.goals.inner = h.goal_schedule()
-    return {"rounds_run": len(history) - 1, "best_round": best_round, "best_val_sharpe": best, "history": history}
+    rewards = {f"reward_macro_{k}": v for k, v in macro_rewards.reward_stats().items()}
+    rewards.update({f"reward_micro_{k}": v for k, v in micro_rewards.reward_stats().items()})
+    return {
+        "rounds_run": len(history) - 1,
+        "best_round": best_round,
+        "best_val_sharpe": best,
+        "evaluations": len(history),
+        "history": history,
+        **rewards,
+    }

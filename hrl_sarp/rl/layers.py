@@ -18,7 +18,8 @@ import torch
 from hrl_sarp.config import Config
 from hrl_sarp.domain import N_REGIMES
 from hrl_sarp.envs.goals import SIDEWAYS, ScheduledGoal
-from hrl_sarp.envs.weights import masked_softmax, project_capped_simplex
+from hrl_sarp.envs.macro_env import allocate
+from hrl_sarp.envs.weights import masked_softmax
 from hrl_sarp.features.arrays import FeatureArrays
 from hrl_sarp.policies.layout import MacroObsLayout, MicroObsLayout
 
@@ -171,12 +172,12 @@ def macro_goal_schedule(
     goals = np.full((arrays.n_dates, s), 1.0 / s)
     regimes = np.full(arrays.n_dates, SIDEWAYS, dtype=np.int64)
     current = np.full(s, 1.0 / s)
+    previous: np.ndarray | None = None
     bounds = np.append(weeks, arrays.n_dates)
     for w, t in enumerate(weeks):
         obs = layout.build(macro[t], np.zeros(()), emb[w], current)
         action = np.asarray(actor(obs), dtype=np.float64)
-        p = masked_softmax(cfg.env.logit_scale * action[:s], has_stock[t])
-        current = project_capped_simplex(p, 1.0, cfg.risk.sector_cap)
+        current = previous = allocate(cfg, action[:s], has_stock[t], previous)
         goals[t : bounds[w + 1]] = current
         regimes[t : bounds[w + 1]] = int(np.argmax(action[s:]))
     return ScheduledGoal(goals, regimes)

@@ -204,6 +204,7 @@ def _callback_summary(callback: Any, start: float, curriculum: Any) -> dict[str,
         "best_timesteps": callback.best_timesteps,
         "evaluations": len(callback.history),
         "eval_val_sharpe": [e["val_sharpe"] for e in callback.history],
+        **{f"reward_{k}": v for k, v in callback.reward_stats().items()},
     }
     if curriculum is not None:
         out["curriculum_stage"] = curriculum.stage_name

@@ -1,7 +1,9 @@
 """Phase 1 (macro) and Phase 2 (micro) supervised pretraining on a :class:`FeatureArrays` build.
 
-Phase 1 trains :class:`MacroFeaturesExtractor` on daily decision dates (or week ends): regime cross-entropy against next week's realised
-regime plus a KL allocation loss against ``softmax(standardised next-week sector returns / temperature)``.
+Phase 1 trains :class:`MacroFeaturesExtractor` on daily decision dates (or week ends): regime cross-entropy
+against next week's realised regime (each class weighted by its inverse training frequency when
+``pretrain.regime_class_balance``, so the head cannot score by calling the majority regime every week) plus a KL
+allocation loss against ``softmax(standardised next-week sector returns / temperature)``.
 Phase 2 trains :class:`MicroFeaturesExtractor` on daily samples with sampled sector goals (Dirichlet, seeded): the
 target stock allocation is ``goal[sector(i)] * softmax_within_sector(standardised forward return_i / temperature)``.
 Both map actions to weights as the environments do: ``masked softmax(env.logit_scale * action)``.
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hrl_sarp.backtest.metrics import balanced_accuracy, macro_f1
 from hrl_sarp.config import Config, SplitConfig
 from hrl_sarp.domain import N_REGIMES
 from hrl_sarp.errors import InputError
@@ -293,12 +296,18 @@ def pretrain_macro(
     )
     optimizer = torch.optim.Adam(net.parameters(), lr=p.macro_learning_rate, weight_decay=p.weight_decay)
     all_sectors = torch.ones(1, S, dtype=torch.bool)
+    counts = np.bincount(ex.next_regime[train], minlength=N_REGIMES)
+    class_weight = None
+    if p.regime_class_balance:  # inverse frequency, normalised so a balanced sample has weights 1
+        present = counts > 0
+        inverse = np.where(present, counts.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
+        class_weight = torch.as_tensor(inverse, dtype=torch.float32)
 
     def losses(obs: torch.Tensor, q: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         action = net.act(obs)
         log_p = masked_log_softmax(action[:, :S], all_sectors.expand(len(obs), S), scale)
         kl = (q * (torch.log(q.clamp_min(1e-12)) - log_p)).sum(-1).mean()
-        ce = nn.functional.cross_entropy(scale * action[:, S:], y)
+        ce = nn.functional.cross_entropy(scale * action[:, S:], y, weight=class_weight)
         return ce + p.allocation_weight * kl, ce, kl
 
     history, best, best_epoch = _fit(
@@ -313,7 +322,6 @@ def pretrain_macro(
         rng,
         on_epoch,
     )
-    counts = np.bincount(ex.next_regime[train], minlength=N_REGIMES)
     majority = int(np.argmax(counts))
     with torch.no_grad():
         train_pred = net.act(obs_train)[:, S:].argmax(-1).numpy()
@@ -322,6 +330,9 @@ def pretrain_macro(
     summary = {
         "val_regime_accuracy": best["val_regime_accuracy"],
         "majority_baseline_accuracy": float(np.mean(ex.next_regime[val] == majority)),
+        "val_regime_balanced_accuracy": best["val_regime_balanced_accuracy"],
+        "val_regime_macro_f1": best["val_regime_macro_f1"],
+        "majority_baseline_macro_f1": macro_f1(np.full(len(val), majority), ex.next_regime[val], N_REGIMES),
         "majority_class": majority,
         "val_rank_ic": best["val_rank_ic"],
         "val_rank_ic_tstat": nonoverlapping_tstat(val_ic, ex.rows[val], 5),
@@ -346,6 +357,8 @@ def _macro_eval(net, losses, obs_val, q_val, y_val, ex: MacroExamples, val: np.n
         "val_regime_loss": float(ce),
         "val_allocation_kl": float(kl),
         "val_regime_accuracy": float(np.mean(action[:, S:].argmax(-1) == ex.next_regime[val])),
+        "val_regime_balanced_accuracy": balanced_accuracy(action[:, S:].argmax(-1), ex.next_regime[val], N_REGIMES),
+        "val_regime_macro_f1": macro_f1(action[:, S:].argmax(-1), ex.next_regime[val], N_REGIMES),
         "val_rank_ic": float(np.nanmean(ic)) if np.isfinite(ic).any() else 0.0,
     }
 

@@ -10,6 +10,10 @@ from hrl_sarp.envs.weights import project_capped_simplex
 from hrl_sarp.errors import HrlSarpError
 
 CONFIG = Config()
+# the seed's rules: softmax allocation re-decided in full every week, the seed's reward mix
+SEED = Config.model_validate(
+    {"env": {"macro_allocation": "softmax", "macro_trade_rate": 1.0}, "rewards": {"mode": "seed"}}
+)
 
 
 def test_check_env_passes(arrays, embeddings_from):
@@ -31,9 +35,9 @@ def test_observation_and_embedding_alignment(arrays, embeddings_from):
 
 
 def test_reward_components_by_hand(make_arrays, embeddings_from):
-    cfg = CONFIG.rewards
+    cfg = SEED.rewards
     arrays = make_arrays(n_stocks=15, n_sectors=5)
-    env = MacroEnv(arrays, CONFIG, embeddings_from(arrays))
+    env = MacroEnv(arrays, SEED, embeddings_from(arrays))
     env.reset(options={"start": 39})
     action = np.array([1.0, 0.2, 0.0, -1.0, -0.5, -1.0, 0.5, 1.0], dtype=np.float32)  # regime -> Sideways (2)
     p = np.exp(CONFIG.env.logit_scale * action[:5].astype(float))
@@ -57,7 +61,7 @@ def test_reward_components_by_hand(make_arrays, embeddings_from):
     assert first.sum() == pytest.approx(1.0)
     rets = np.zeros(cfg.portfolio_window_days)
     navs = [CONFIG.env.initial_nav]
-    env2 = MacroEnv(arrays, CONFIG, embeddings_from(arrays))
+    env2 = MacroEnv(arrays, SEED, embeddings_from(arrays))
     env2.reset(options={"start": 39})
     env2.sim.reset(39)
     for day in range(5):
@@ -79,7 +83,7 @@ def test_reward_components_by_hand(make_arrays, embeddings_from):
 
 
 def test_second_step_turnover_is_sector_change(arrays):
-    env = MacroEnv(arrays, CONFIG)
+    env = MacroEnv(arrays, SEED)
     env.reset(options={"start": 39})
     a1 = np.array([1.0, 0.0, -1.0, 0, 0, 1], dtype=np.float32)
     a2 = np.array([-1.0, 0.0, 1.0, 0, 0, 1], dtype=np.float32)
@@ -108,3 +112,47 @@ def test_episode_starts_at_week_ends_and_truncates(arrays):
             _, _, term, trunc, _ = env.step(env.action_space.sample())
             steps, done = steps + 1, term or trunc
         assert steps <= 3
+
+
+def test_default_reward_is_the_allocations_excess_net_of_its_costs(arrays):
+    env = MacroEnv(arrays, Config.model_validate({"risk": {"sector_cap": 1.0}}))  # 3 sectors: no cap binding
+    env.reset(options={"start": 39})
+    a1 = np.array([1.0, 0.0, -1.0, 0, 0, 1], dtype=np.float32)
+    a2 = np.array([-1.0, 0.5, 1.0, 0, 0, 1], dtype=np.float32)
+    w1 = env.sector_weights(a1, 39)
+    _, r1, _, _, info1 = env.step(a1)
+    w2 = env.sector_weights(a2, 44, w1)
+    _, r2, _, _, info2 = env.step(a2)
+    rate = 0.5 * (env.sim.cost_model.buy_rate + env.sim.cost_model.sell_rate)
+    steps = ((w1, np.full(3, 1 / 3), slice(40, 45), r1, info1), (w2, w1, slice(45, 50), r2, info2))
+    for w, before, days, r, info in steps:
+        sector_ret = np.prod(1 + arrays.sector_returns[days], axis=0) - 1
+        excess = (w - 1 / 3) @ sector_ret - rate * np.abs(w - before).sum()
+        assert info["r_excess"] == pytest.approx(excess, abs=1e-12)
+        assert r == pytest.approx(excess + CONFIG.rewards.regime_weight * info["r_regime"], abs=1e-12)
+    # the tilt rule bets the configured active share; the second decision moves half the way from the first
+    assert 0.5 * np.abs(w1 - 1 / 3).sum() == pytest.approx(0.25, abs=1e-12)
+    target = env.sector_weights(a2, 44)
+    np.testing.assert_allclose(w2, w1 + 0.5 * (target - w1), atol=1e-12)
+
+
+def test_a_good_allocation_earns_more_than_equal_weights_and_the_action_matters():
+    """On planted data (sector drift = loading x macro[t-1, 1]) the allocation tilted along the drift earns more
+    than equal weights (whose excess is 0 by construction) and the opposite tilt earns less."""
+    from tests.training.conftest import make_arrays as planted
+
+    arrays = planted(n_weeks=150, n_sectors=3)
+    loadings = np.linspace(1.0, -1.0, 3)
+    totals = {}
+    for name, sign in (("good", 1.0), ("equal", 0.0), ("bad", -1.0)):
+        env = MacroEnv(arrays, Config.model_validate({"env": {"macro_episode_weeks": 10**6}}))
+        env.reset(options={"start": 4})
+        rewards, done = [], False
+        while not done:
+            t = env.sim.t
+            logits = sign * loadings * arrays.macro[t, 1]
+            _, _, _, done, info = env.step(np.concatenate([np.clip(logits, -1, 1), [0, 0, 1]]).astype(np.float32))
+            rewards.append(info["r_excess"])
+        totals[name] = np.mean(rewards)
+    assert totals["equal"] == pytest.approx(0.0, abs=1e-15)
+    assert totals["good"] > 2e-4 > -2e-4 > totals["bad"]

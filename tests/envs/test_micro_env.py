@@ -128,3 +128,25 @@ def test_episode_truncates_and_starts_in_range(arrays):
             _, _, term, trunc, _ = env.step(env.action_space.sample())
             done, steps = term or trunc, steps + 1
         assert steps == 5
+
+
+def test_achieved_goals_stay_allocations_when_the_gate_empties_the_book(arrays):
+    """HER relabels with achieved goals: a closed drawdown gate (all cash) must not turn them into zero vectors,
+    which no macro goal ever is. The achieved goal is the sector mix the agent chose."""
+    risk = CONFIG.risk.model_copy(
+        update={"drawdown_rule": "gate", "drawdown_gate": 0.002, "drawdown_reenter": 0.001, "gated_exposure": 0.0}
+    )
+    env = MicroEnv(arrays, CONFIG.model_copy(update={"risk": risk}))
+    obs, _ = env.reset(options={"start": 30})
+    assert obs["achieved_goal"].sum() == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    gated = 0
+    for _ in range(40):
+        obs, _, _, truncated, info = env.step(rng.uniform(-1, 1, arrays.n_stocks).astype(np.float32))
+        gated += bool(info["gated"]) and env.executed_weights.sum() == 0
+        assert obs["achieved_goal"].sum() == pytest.approx(1.0, abs=1e-6)
+        chosen = np.bincount(arrays.stock_sector, weights=env.sim.proposed, minlength=arrays.n_sectors)
+        np.testing.assert_allclose(obs["achieved_goal"], chosen / chosen.sum(), rtol=1e-6)
+        if truncated:
+            break
+    assert gated > 0  # the gate did empty the book on some steps

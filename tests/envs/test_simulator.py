@@ -125,7 +125,7 @@ def _crash_and_recovery(make_arrays):
 
 def test_drawdown_gate_closes_and_reopens(make_arrays):
     arrays, daily = _crash_and_recovery(make_arrays)
-    risk = RiskConfig(stock_cap=1.0, sector_cap=1.0, cvar_budget=0.99)
+    risk = RiskConfig(stock_cap=1.0, sector_cap=1.0, cvar_budget=0.99, drawdown_rule="gate")
     sim = PortfolioSimulator(arrays, CostConfig(), risk)
     sim.reset(5)
     invested, dds = [], []
@@ -172,7 +172,9 @@ def test_drawdown_gate_peak_rolls_off_after_lookback(make_arrays):
     arrays = dataclasses.replace(base, close=close, open=np.vstack([close[:1], close[:-1]]))
 
     def invested_path(lookback: int) -> np.ndarray:
-        risk = RiskConfig(stock_cap=1.0, sector_cap=1.0, cvar_budget=0.99, drawdown_lookback_days=lookback)
+        risk = RiskConfig(
+            stock_cap=1.0, sector_cap=1.0, cvar_budget=0.99, drawdown_lookback_days=lookback, drawdown_rule="gate"
+        )
         sim = PortfolioSimulator(arrays, CostConfig(), risk)
         sim.reset(5)
         return np.array([sim.step(np.ones(4)).weights.sum() for _ in range(70)])

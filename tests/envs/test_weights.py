@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from hrl_sarp.envs.weights import logits_to_weights, masked_softmax, project_capped_simplex
+from hrl_sarp.envs.weights import (
+    logits_to_weights,
+    masked_softmax,
+    project_capped_simplex,
+    sector_allocation,
+    tilt_weights,
+)
 
 
 def test_masked_softmax_zero_on_mask_and_sums_to_one():
@@ -82,3 +88,32 @@ def test_feasible_point_is_fixed_and_mask_respected():
     assert (w[~mask] == 0).all()
     again = project_capped_simplex(w, 0.98, 0.1, sector_of, 0.35, 5)
     np.testing.assert_allclose(again, w, atol=1e-14)
+
+
+def test_tilt_weights_bet_the_active_share_along_the_logits():
+    logits = np.array([0.02, -0.01, 0.0, 0.03, 5.0, -0.04])
+    mask = np.array([True, True, True, True, False, True])
+    w = tilt_weights(logits, mask, 0.2)
+    assert w[4] == 0.0 and w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert 0.5 * np.abs(w[mask] - 0.2).sum() == pytest.approx(0.2, abs=1e-12)  # tiny logits, full conviction
+    z = logits[mask] - logits[mask].mean()
+    assert np.corrcoef(w[mask], z)[0, 1] == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(tilt_weights(np.full(6, 0.3), mask, 0.2)[mask], 0.2)  # no view: equal weights
+    np.testing.assert_allclose(tilt_weights(logits, mask, 0.0)[mask], 0.2)
+    assert not tilt_weights(logits, np.zeros(6, bool), 0.2).any()
+    # a tilt that would short a sector cuts it to 0 and renormalises
+    big = tilt_weights(np.array([1.0, 0.0, 0.0, 0.0]), np.ones(4, bool), 0.9)
+    assert big.min() == 0.0 and big.sum() == pytest.approx(1.0)
+
+
+def test_sector_allocation_moves_part_of_the_way_and_respects_the_cap():
+    logits = np.array([1.0, 0.0, -1.0, 0.5])
+    mask = np.ones(4, bool)
+    target = sector_allocation(logits, mask, None, "tilt", 5.0, 0.2, 0.5, 1.0)
+    previous = np.array([0.4, 0.2, 0.2, 0.2])
+    moved = sector_allocation(logits, mask, previous, "tilt", 5.0, 0.2, 0.5, 1.0)
+    np.testing.assert_allclose(moved, previous + 0.5 * (target - previous), atol=1e-12)
+    capped = sector_allocation(logits, mask, None, "tilt", 5.0, 0.2, 1.0, 0.3)
+    assert capped.max() <= 0.3 + 1e-12 and capped.sum() == pytest.approx(1.0)
+    soft = sector_allocation(logits, mask, None, "softmax", 5.0, 0.2, 1.0, 1.0)
+    np.testing.assert_allclose(soft, np.exp(5 * logits) / np.exp(5 * logits).sum(), atol=1e-12)

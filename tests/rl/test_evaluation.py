@@ -3,33 +3,33 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import Logger
 
 from hrl_sarp.envs.goals import WithinSectorRule, within_sector_weights
-from hrl_sarp.envs.macro_env import MacroEnv
+from hrl_sarp.envs.macro_env import MacroEnv, allocate
 from hrl_sarp.envs.simulator import PortfolioSimulator
-from hrl_sarp.envs.weights import masked_softmax, project_capped_simplex
 from hrl_sarp.rl.callbacks import ValidationSharpeCallback
 from hrl_sarp.rl.evaluation import equal_weight_returns
 from tests.rl.conftest import make_hierarchy
 
 
 def hand_returns(arrays, cfg, market, first, last, sector_logits):
-    """The validation rollout by hand: fixed sector logits -> weights, equal weight inside sectors, weekly."""
+    """The validation rollout by hand: fixed sector logits -> the macro rule's allocation chain over every week end
+    of the data, equal weight inside sectors, decided at ``first`` and at the week ends, executed from cash."""
     sector_logits = sector_logits.astype(np.float32).astype(np.float64)  # actions travel as float32
     sim = PortfolioSimulator(market, cfg.costs, cfg.risk, cfg.env.initial_nav)
+    weeks = set(arrays.week_end_index.tolist())
+    goal, previous, goals = np.full(arrays.n_sectors, 1 / arrays.n_sectors), None, {}
+    for t in range(last + 1):
+        if t in weeks:
+            has = np.bincount(arrays.stock_sector, weights=market.tradable[t], minlength=arrays.n_sectors) > 0
+            goal = previous = allocate(cfg, sector_logits, has, previous)
+        goals[t] = goal
     sim.reset(first)
-    has = np.bincount(arrays.stock_sector, weights=market.tradable[first], minlength=arrays.n_sectors) > 0
-    sector_w = project_capped_simplex(
-        masked_softmax(cfg.env.logit_scale * sector_logits, has), 1.0, cfg.risk.sector_cap
-    )
     returns = []
-    step = cfg.env.macro_step_days
-    while sim.t + step <= last:
-        for day in range(step):
-            target = (
-                within_sector_weights(sector_w, arrays.stock_sector, market.tradable[sim.t], arrays.n_sectors)
-                if day == 0
-                else None
-            )
-            returns.append(sim.step(target).ret)
+    for t in range(first, last):
+        target = None
+        if t == first or t in weeks:
+            proposal = within_sector_weights(goals[t], arrays.stock_sector, market.tradable[t], arrays.n_sectors)
+            target = sim.risk_adjust(proposal, t)[0]
+        returns.append(sim.step(target).ret)
     return np.asarray(returns)
 
 
@@ -78,14 +78,15 @@ def test_callback_keeps_the_best_policy(arrays, cfg):
         assert (v == best[k]).all()
 
 
-def test_equal_weight_returns_rebalance_weekly(arrays, cfg):
+def test_equal_weight_returns_rebalance_on_the_systems_decision_rows(arrays, cfg):
     h = make_hierarchy(cfg)
-    first, _ = h.inputs.val_range
-    r = equal_weight_returns(arrays, cfg, first, 20, h.market)
+    first = int(arrays.week_end_index[12]) + 2  # inside a week: decisions at first, then at week ends
+    r = equal_weight_returns(arrays, cfg, first, first + 20, h.market)
     sim = PortfolioSimulator(h.market, cfg.costs, cfg.risk, cfg.env.initial_nav)
     sim.reset(first)
+    weeks = set(arrays.week_end_index.tolist())
     manual = []
-    for k in range(20):
-        target = np.full(arrays.n_stocks, 1.0 / arrays.n_stocks) if k % 5 == 0 else None
+    for t in range(first, first + 20):
+        target = np.full(arrays.n_stocks, 1.0 / arrays.n_stocks) if t == first or t in weeks else None
         manual.append(sim.step(target).ret)
-    np.testing.assert_allclose(r, manual, rtol=1e-12)
+    np.testing.assert_allclose(r, manual, rtol=1e-10, atol=1e-15)
