@@ -229,8 +229,18 @@ class PretrainConfig(_Model):
     macro_temperature: float = Field(2.0, gt=0, description="Phase 1 target = softmax(standardised returns / T)")
     micro_temperature: float = Field(1.0, gt=0, description="Phase 2 within-sector target temperature")
     allocation_weight: float = Field(1.0, ge=0, description="Weight of the allocation loss next to regime CE")
+    macro_select: Literal["val_loss", "val_rank_ic"] = Field(
+        "val_loss",
+        description="Phase 1 keeps the epoch with the lowest validation loss or the highest validation rank IC of "
+        "its sector logits (the direction the tilt rule trades)",
+    )
+    allocation_loss: Literal["kl", "tilt"] = Field(
+        "kl",
+        description="Phase 1 allocation loss: kl (KL to softmax(standardised next-week returns / T)) or tilt (minus "
+        "the standardised next-week return of the tilt rule's direction)",
+    )
     regime_class_balance: bool = Field(
-        True, description="Phase 1 weighs each regime's cross-entropy by its inverse training frequency"
+        False, description="Phase 1 weighs each regime's cross-entropy by its inverse training frequency"
     )
     hidden_dim: int = Field(32, ge=4)
     sector_id_dim: int = Field(8, ge=0)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT, Strategy, make_baselines
-from hrl_sarp.backtest.bootstrap import sharpe_difference_interval
+from hrl_sarp.backtest.bootstrap import information_ratio_interval, sharpe_difference_interval
 from hrl_sarp.backtest.engine import (
     BacktestResult,
     StrategyResult,
@@ -26,7 +26,7 @@ from hrl_sarp.backtest.engine import (
 )
 from hrl_sarp.backtest.flat_rl import FLAT_RL, FlatRlStrategy
 from hrl_sarp.backtest.metrics import balanced_accuracy, macro_f1
-from hrl_sarp.backtest.ridge import RidgeStrategy
+from hrl_sarp.backtest.ridge import RIDGE, RidgeStrategy
 from hrl_sarp.backtest.splits import SplitError, WalkForwardPlan, walk_forward_splits
 from hrl_sarp.backtest.truth import planted_drift, strategy_skill
 from hrl_sarp.config import Config
@@ -52,6 +52,7 @@ class Evaluation:
     regime_realised: np.ndarray | None = None  # (K,)
     hrl_targets: dict[int, np.ndarray] = field(default_factory=dict)  # decision row -> (N,) target weights
     truth: dict[str, dict[str, float]] = field(default_factory=dict)  # strategy -> ground-truth skill (synthetic)
+    ir_vs_equal_weight: dict[str, list[float]] = field(default_factory=dict)  # strategy -> [IR, low, high]
 
     def summary(self) -> dict[str, Any]:
         """JSON-able: the split used, every strategy name -> its metrics (seed mean), intervals, HRL-SARP status."""
@@ -78,10 +79,27 @@ class Evaluation:
             "strategies": strategies,
             "sharpe_diff_vs_equal_weight": base[next(k for k in base if k.startswith("sharpe_diff_vs_"))],
         }
+        if self.ir_vs_equal_weight:
+            out["information_ratio_vs_equal_weight"] = {
+                k: [round(x, 4) for x in v] for k, v in self.ir_vs_equal_weight.items()
+            }
         if self.regime_called is not None and len(self.regime_called):
             out["regime"] = regime_scores(self.regime_called, self.regime_realised)
             out["regime_hit_rate"] = out["regime"]["hit_rate"]
         return out
+
+
+def _described(plan: WalkForwardPlan, system: Any, n_systems: int) -> WalkForwardPlan:
+    """The plan with a description of what HRL-SARP's runs are: trained once per seed on fixed rows, not per fold."""
+    meta = system.meta
+    note = (
+        f"; HRL-SARP ({n_systems} seed(s)) was trained once on {meta.get('train_first_date')}.."
+        f"{meta.get('train_last_date')} and selected on {meta.get('val_first_date')}..{meta.get('val_last_date')}, "
+        "not refit per fold (the folds refit the ridge and flat-RL baselines)"
+    )
+    return WalkForwardPlan(
+        plan.folds, plan.mode, plan.train_days, plan.test_days, plan.embargo_days, plan.adapted, plan.description + note
+    )
 
 
 def regime_scores(called: np.ndarray, realised: np.ndarray) -> dict[str, Any]:
@@ -151,6 +169,7 @@ def _hrl_runs(
     plan: WalkForwardPlan,
     record_seed: int,
     targets: dict[int, np.ndarray],
+    name: str = HRL_SARP,
 ) -> list[StrategyResult]:
     """One simulated run per trained system (keyed by its training seed); ``record_seed``'s targets are kept."""
     market = MarketArrays.from_features(arrays, cfg.risk)
@@ -165,7 +184,7 @@ def _hrl_runs(
                 targets[int(t)] = w.copy()
             return w
 
-        strategy = Strategy(HRL_SARP, weights)
+        strategy = Strategy(name, weights)
         runs.append(
             run_strategy(arrays, strategy, plan.test_start, plan.test_end, cfg.costs, cfg.risk, decide_at, seed, market)
         )
@@ -180,14 +199,15 @@ def evaluate(
     seeds: Sequence[int] | None = None,
     flat_rl: FlatRlStrategy | bool = True,
     seed_systems: dict[int, Any] | None = None,
-    pretrained: Any = None,
+    pretrained: dict[int, Any] | None = None,
 ) -> Evaluation:
     """Run the backtest: HRL-SARP (``system`` with ``embeddings (W, S, D)``; ``seed_systems`` adds the systems
     trained with other seeds, ``{training seed: system}``, for a mean and spread over seeds), flat RL (unless
     disabled or ``backtest.flat_rl_timesteps`` is 0; a prepared :class:`FlatRlStrategy` may be passed), then the
     benchmark and every baseline, on the shared simulator with ``cfg.costs`` / ``cfg.risk``.
 
-    ``pretrained``: the same hierarchy's Phase 1/2 networks without RL, scored like HRL-SARP as ``pretrained``.
+    ``pretrained``: ``{training seed: system}`` of the same hierarchies' Phase 1/2 networks without RL, scored like
+    HRL-SARP as ``pretrained``.
     The report's regime calls and ``hrl_targets`` are those of ``system``; on synthetic data every strategy's
     ground-truth skill is added (:mod:`hrl_sarp.backtest.truth`).
     """
@@ -201,6 +221,8 @@ def evaluate(
             systems.setdefault(int(seed), other)
     held = max(s.held_out_start(arrays) for s in systems.values()) if systems else None
     plan = plan_for(arrays, cfg, held)
+    if system is not None:
+        plan = _described(plan, system, len(systems))
     strategies = []
     if flat_rl is not False and cfg.backtest.flat_rl_timesteps > 0:
         flat = flat_rl if isinstance(flat_rl, FlatRlStrategy) else FlatRlStrategy(arrays, cfg, plan)
@@ -214,10 +236,24 @@ def evaluate(
     if systems:
         runs = _hrl_runs(arrays, cfg, systems, embeddings, plan, int(system.cfg.seed), targets)
         extra = {}
-        if pretrained is not None:
-            extra[PRETRAINED] = _hrl_runs(arrays, cfg, {int(pretrained.cfg.seed): pretrained}, embeddings, plan, -1, {})
+        if pretrained:
+            extra[PRETRAINED] = _hrl_runs(arrays, cfg, pretrained, embeddings, plan, -1, {}, PRETRAINED)
         result = _with_hrl(result, runs, cfg, seeds, extra)
     evaluation = Evaluation(result, plan, bool(systems), held, hrl_targets=targets)
+    bt = cfg.backtest
+    if EQUAL_WEIGHT in result.results and len(result.dates) >= 3:
+        for name in (HRL_SARP, PRETRAINED, RIDGE):
+            if name in result.results:
+                evaluation.ir_vs_equal_weight[name] = list(
+                    information_ratio_interval(
+                        result.mean_returns(name),
+                        result.mean_returns(EQUAL_WEIGHT),
+                        bt.bootstrap_samples,
+                        bt.bootstrap_block_days,
+                        bt.bootstrap_confidence,
+                        list(bt.seeds if seeds is None else seeds)[0],
+                    )
+                )
     truth = planted_drift(cfg, arrays)
     if truth is not None:
         evaluation.truth = strategy_skill(result.results, arrays, truth)

@@ -49,12 +49,13 @@ class StageInputs:
     snapshot: str | None = None
     seed_folders: dict[int, str] = field(default_factory=dict)  # systems trained with other seeds
     benchmark: str | None = None  # which benchmark the feature build used and why (hrl_sarp.data.benchmark)
-    pretrained_folder: str | None = None  # the primary system's Phase 1/2 networks without RL
+    pretrained_folders: dict[int, str] = field(default_factory=dict)  # seed -> its Phase 1/2 networks, no RL
 
-    def pretrained(self) -> Any:
+    def pretrained(self) -> dict[int, Any]:
+        """``{seed: system}`` of the pretrained networks of every trained seed (the ``pretrained`` strategy)."""
         from hrl_sarp.system import TrainedSystem
 
-        return TrainedSystem(self.pretrained_folder) if self.pretrained_folder else None
+        return {seed: TrainedSystem(folder) for seed, folder in self.pretrained_folders.items()}
 
     def systems(self) -> tuple[Any, dict[int, Any]]:
         """``(primary system or None, {seed: system})`` loaded from the folders."""
@@ -157,7 +158,12 @@ def load_stage_inputs(
         row = find_build(con, arrays.build_id)
     snapshot = str(row["snapshot"]) if row else None
     benchmark = chosen_benchmark(row) if row else None
-    pretrained = prepare_pretrained_system(cfg) if system_folder is not None else None
+    pretrained: dict[int, str] = {}
+    if system_folder is not None:
+        for seed in [cfg.seed, *(seed_folders or {})]:
+            folder = prepare_pretrained_system(cfg.model_copy(update={"seed": seed}))
+            if folder is not None:
+                pretrained[seed] = folder
     return StageInputs(
         arrays, embeddings, system_folder, note, snapshot, dict(seed_folders or {}), benchmark, pretrained
     )

@@ -44,10 +44,10 @@ def output_dir(cfg: Config, stage: str, build_id: str) -> Path:
 
 
 def _pretrained(cfg: Config, stage: str, build_id: str) -> tuple[dict[str, Any], Any]:
+    """This config's (so this seed's) Phase 1/2 network, else the build's newest."""
     from hrl_sarp.policies.checkpoint import load_network
-    from hrl_sarp.training.runner import latest_checkpoint
 
-    network, payload = load_network(latest_checkpoint(cfg, stage, build_id=build_id))
+    network, payload = load_network(_checkpoint(cfg, stage, build_id))
     return payload, network
 
 

@@ -91,6 +91,12 @@ def allocation_targets(returns: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def standardised_returns(returns: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-standardised returns ``z`` of ``returns (K, S)`` (``temperature`` unused: the signature of
+    :func:`allocation_targets`)."""
+    return (returns - returns.mean(axis=1, keepdims=True)) / (returns.std(axis=1, keepdims=True) + _EPS)
+
+
 def _ranks(values: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(values, axis=-1, kind="stable"), axis=-1, kind="stable").astype(float)
 
@@ -161,8 +167,10 @@ def _fit(
     batch_size: int,
     rng: np.random.Generator,
     on_epoch: EpochCallback | None,
+    select: str = "val_loss",
 ) -> tuple[dict[str, list[float]], dict[str, float], int]:
-    """Minibatch epochs over ``n_train`` samples with early stopping on ``evaluate()["val_loss"]``.
+    """Minibatch epochs over ``n_train`` samples with early stopping on ``evaluate()[select]`` (lower is better for
+    a ``*loss`` metric, higher for any other).
 
     ``batch_loss(idx)`` is the training loss of the samples ``idx``; ``evaluate()`` returns the epoch's validation
     metrics (with ``val_loss``) and runs with the network in eval mode. Restores the best epoch's weights and returns
@@ -187,7 +195,8 @@ def _fit(
                 history.setdefault(key, []).append(value)
             if on_epoch is not None:
                 on_epoch(epoch, metrics)
-            if stopper.update(epoch, metrics["val_loss"], net):
+            score = metrics[select] if select.endswith("loss") else -metrics[select]
+            if stopper.update(epoch, score, net):
                 break
     net.load_state_dict(stopper.state)
     net.eval()
@@ -281,8 +290,9 @@ def pretrain_macro(
     val_weights = np.full((len(val), S), 1.0 / S)
     obs_train = torch.as_tensor(_macro_obs(layout, ex, train, train_weights))
     obs_val = torch.as_tensor(_macro_obs(layout, ex, val, val_weights))
-    q_train = torch.as_tensor(allocation_targets(ex.next_returns[train], p.macro_temperature), dtype=torch.float32)
-    q_val = torch.as_tensor(allocation_targets(ex.next_returns[val], p.macro_temperature), dtype=torch.float32)
+    targets = allocation_targets if p.allocation_loss == "kl" else standardised_returns
+    q_train = torch.as_tensor(targets(ex.next_returns[train], p.macro_temperature), dtype=torch.float32)
+    q_val = torch.as_tensor(targets(ex.next_returns[val], p.macro_temperature), dtype=torch.float32)
     y_train = torch.as_tensor(ex.next_regime[train])
     y_val = torch.as_tensor(ex.next_regime[val])
 
@@ -305,10 +315,14 @@ def pretrain_macro(
 
     def losses(obs: torch.Tensor, q: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         action = net.act(obs)
-        log_p = masked_log_softmax(action[:, :S], all_sectors.expand(len(obs), S), scale)
-        kl = (q * (torch.log(q.clamp_min(1e-12)) - log_p)).sum(-1).mean()
+        if p.allocation_loss == "kl":
+            log_p = masked_log_softmax(action[:, :S], all_sectors.expand(len(obs), S), scale)
+            alloc = (q * (torch.log(q.clamp_min(1e-12)) - log_p)).sum(-1).mean()
+        else:  # minus the standardised excess return of the tilt rule's direction (scale-free, as deployed)
+            z = action[:, :S] - action[:, :S].mean(-1, keepdim=True)
+            alloc = -(2.0 * z / (z.abs().sum(-1, keepdim=True) + 1e-6) * q).sum(-1).mean()
         ce = nn.functional.cross_entropy(scale * action[:, S:], y, weight=class_weight)
-        return ce + p.allocation_weight * kl, ce, kl
+        return ce + p.allocation_weight * alloc, ce, alloc
 
     history, best, best_epoch = _fit(
         net,
@@ -321,6 +335,7 @@ def pretrain_macro(
         p.batch_size,
         rng,
         on_epoch,
+        p.macro_select,
     )
     majority = int(np.argmax(counts))
     with torch.no_grad():

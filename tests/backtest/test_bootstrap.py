@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
 
-from hrl_sarp.backtest.bootstrap import sharpe_difference_interval, stationary_bootstrap_indices
+from hrl_sarp.backtest.bootstrap import (
+    information_ratio_interval,
+    sharpe_difference_interval,
+    stationary_bootstrap_indices,
+)
 
 
 def test_indices_follow_blocks_and_are_seeded():
@@ -34,3 +38,14 @@ def test_noisy_copies_straddle_zero_and_higher_mean_is_above_zero():
 def test_unpaired_lengths_raise():
     with pytest.raises(ValueError):
         sharpe_difference_interval(np.zeros(10), np.zeros(9))
+
+
+def test_information_ratio_interval_brackets_the_ir_of_the_differences():
+    rng = np.random.default_rng(3)
+    b = rng.normal(0.0004, 0.01, 750)
+    a = b + rng.normal(0.0003, 0.002, 750)  # a steady edge over b
+    ir, low, high = information_ratio_interval(a, b, n_samples=400, seed=1)
+    diff = a - b
+    assert ir == pytest.approx(diff.mean() / diff.std(ddof=1) * np.sqrt(252), rel=1e-12)
+    assert low < ir < high and low > 0
+    assert information_ratio_interval(a, b, n_samples=400, seed=1) == (ir, low, high)
