@@ -202,6 +202,11 @@ class EnvConfig(_Model):
     micro_episode_days: int = Field(60, ge=1)
     macro_episode_weeks: int = Field(26, ge=1)
     macro_step_days: int = Field(5, ge=1, description="Trading days per macro step")
+    macro_embeddings: bool = Field(
+        True,
+        description="The macro agent observes the GNN sector embeddings (false: it sees the macro state and its "
+        "previous allocation only, so the embeddings' value is measured, not assumed)",
+    )
     macro_allocation: Literal["tilt", "softmax"] = Field(
         "tilt",
         description="Macro logits -> sector weights: tilt (equal weights + a tilt of fixed active share along the "

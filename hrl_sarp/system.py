@@ -127,7 +127,11 @@ class TrainedSystem:
         return "rl" if kinds == {".zip"} else "pretrained" if kinds == {".pt"} else "mixed"
 
     def check_compatible(self, arrays: FeatureArrays, embeddings: np.ndarray) -> None:
-        """Raise :class:`TrainedSystemError` when ``arrays`` / ``embeddings (W, S, D)`` do not fit the trained networks."""
+        """Raise :class:`TrainedSystemError` when ``arrays`` / ``embeddings (W, S, D)`` do not fit the trained networks
+        (the embeddings as the macro agent observes them: none when its config has ``env.macro_embeddings`` off)."""
+        from hrl_sarp.rl.inputs import macro_embeddings
+
+        embeddings = macro_embeddings(self.cfg, embeddings)
         meta = self.meta
         problems = []
         if [str(s) for s in arrays.sectors] != meta["sectors"]:
@@ -152,6 +156,9 @@ class TrainedSystem:
         aligned to ``arrays.week_end_index`` (cached per pair of objects)."""
         key = (id(arrays), id(embeddings))
         if key not in self._cache:
+            from hrl_sarp.rl.inputs import macro_embeddings
+
+            embeddings = macro_embeddings(self.cfg, embeddings)
             self.check_compatible(arrays, embeddings)
             from hrl_sarp.envs.simulator import MarketArrays
             from hrl_sarp.rl.layers import PolicyMicroLayer
@@ -351,7 +358,7 @@ def system_from_warehouse(
     chosen = latest_system_checkpoints(cfg, arrays.build_id, same_config, pretrained_only)
     inputs = make_inputs(arrays, embeddings, cfg, gnn_model_version=version)
     out = write_system(
-        folder, cfg, arrays, embeddings.shape[2], chosen["macro"][1], chosen["micro"][1], inputs.val_range,
+        folder, cfg, arrays, inputs.embeddings.shape[2], chosen["macro"][1], chosen["micro"][1], inputs.val_range,
         inputs.train_range, None, version, {"stages": {k: v[0] for k, v in chosen.items()}},
     )  # fmt: skip
     system = TrainedSystem(out)

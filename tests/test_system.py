@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hrl_sarp.system import TrainedSystem, TrainedSystemError, system_from_hierarchy
+from tests.envs.conftest import sector_embeddings_from as embeddings_of
 from tests.rl.conftest import make_hierarchy, small_config
 
 
@@ -94,3 +95,25 @@ def test_validation_scores_the_backtests_decision_path(built):
     assert len(validated.returns) == last - first == len(backtest.returns)
     np.testing.assert_allclose(validated.returns, backtest.returns, rtol=0, atol=1e-10)
     assert np.abs(backtest.returns).max() > 1e-4  # it traded
+
+
+def test_a_macro_agent_without_embeddings_ignores_them_everywhere(tmp_path):
+    """env.macro_embeddings off: the macro agent observes no embeddings in training, validation and deployment,
+    so its decisions do not move when the embeddings do (their value is then measured by comparison)."""
+    from hrl_sarp.registry import validation_sharpe
+    from hrl_sarp.rl.runner import attach_macro, attach_micro
+
+    cfg = small_config()
+    cfg = cfg.model_copy(update={"env": cfg.env.model_copy(update={"macro_embeddings": False})})
+    h = make_hierarchy(cfg, seed=5)
+    assert h.inputs.embeddings.shape[2] == 0
+    attach_macro(h)
+    attach_micro(h)
+    system = TrainedSystem(system_from_hierarchy(h, tmp_path / "sys"))
+    assert system.meta["embedding_dim"] == 0
+    arrays = h.inputs.arrays
+    full = embeddings_of(arrays)
+    t = int(arrays.week_end_index[-3])
+    before = system.target_weights(arrays, full, t)
+    np.testing.assert_array_equal(TrainedSystem(system.folder).target_weights(arrays, full * 3.0 + 1.0, t), before)
+    assert validation_sharpe(system, arrays, full, h.inputs.val_range) == pytest.approx(system.val_sharpe)

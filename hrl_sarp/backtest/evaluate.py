@@ -20,7 +20,6 @@ from hrl_sarp.backtest.engine import (
     BacktestResult,
     StrategyResult,
     check_embargo,
-    rebalance_rows,
     run_backtest,
     run_strategy,
 )
@@ -33,6 +32,7 @@ from hrl_sarp.config import Config
 from hrl_sarp.domain import METRIC_NAMES, N_REGIMES, REGIMES
 from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
+from hrl_sarp.rl.decisions import decision_rows
 
 HRL_SARP = "hrl_sarp"
 PRETRAINED = "pretrained"
@@ -156,6 +156,7 @@ def regime_calls(
     weeks = decisions.week_rows
     inside = np.flatnonzero((weeks >= plan.test_start - 1) & (weeks < plan.test_end - 1))
     inside = inside[inside + 1 < len(weeks)]
+    inside = inside[weeks[inside + 1] < plan.test_end]  # the realised week ends inside the test span
     called = decisions.regimes[weeks[inside]]
     realised = np.asarray(arrays.regime_labels)[weeks[inside + 1]]
     return np.asarray(arrays.dates)[weeks[inside + 1]], called, realised
@@ -171,9 +172,13 @@ def _hrl_runs(
     targets: dict[int, np.ndarray],
     name: str = HRL_SARP,
 ) -> list[StrategyResult]:
-    """One simulated run per trained system (keyed by its training seed); ``record_seed``'s targets are kept."""
+    """One simulated run per trained system (keyed by its training seed); ``record_seed``'s targets are kept.
+
+    A system decides on the rows validation scored it on (the span's first row and the week ends,
+    :func:`~hrl_sarp.rl.decisions.decision_rows`): it is trained once, so fold starts are no decision points for it.
+    """
     market = MarketArrays.from_features(arrays, cfg.risk)
-    decide_at = rebalance_rows(arrays, plan, cfg.backtest.rebalance)
+    decide_at = decision_rows(arrays, plan.test_start - 1, plan.test_end - 1)
     runs = []
     for seed, system in systems.items():
         hrl = system.strategy(arrays, embeddings)

@@ -5,7 +5,8 @@ Per fold of the walk-forward plan, one ridge regression per sector (shared penal
 standardised features, intercept unpenalised) of the compounded sector return over the following week, minus its
 mean across sectors, on the macro features at every week end whose label week ends before the fold's training end.
 At a decision row t the forecasts (S,) are the logits of :func:`hrl_sarp.envs.macro_env.allocate` (same active
-share, trade rate and sector cap as HRL-SARP, starting from equal weights at the fold's first decision), names are
+share, trade rate and sector cap as HRL-SARP, starting from equal weights at each fold's first decision; the engine
+asks for decisions in time order), names are
 held equally inside each sector, and the simulator's risk rules apply as for every strategy. This is the bar the
 learned macro agent has to clear: the same information, the same trading rule, no RL.
 
@@ -65,6 +66,7 @@ class RidgeStrategy:
         self._next = np.append(np.asarray(arrays.week_end_index, dtype=np.int64)[1:], arrays.n_dates)
         self._fits: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._previous: np.ndarray | None = None
+        self._fold_starts = {fold.test_start - 1 for fold in plan.folds}
 
     def _fit(self, fold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if fold not in self._fits:
@@ -84,7 +86,7 @@ class RidgeStrategy:
     def weights(self, data: FeatureArrays, t: int, seed: int = 0) -> np.ndarray:
         if data is not self.arrays:
             raise ValueError("the ridge strategy was bound to another feature build")
-        if t == self.plan.test_start - 1:
+        if t in self._fold_starts:  # a new fit starts from equal weights
             self._previous = None
         mask = eligible(data, t, self.cfg.risk.min_adv_value)
         has = np.bincount(data.stock_sector, weights=mask, minlength=data.n_sectors) > 0

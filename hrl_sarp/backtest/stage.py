@@ -111,7 +111,9 @@ def prepare_pretrained_system(cfg: Config) -> str | None:
     with open_warehouse(cfg.warehouse_path(), read_only=True) as con:
         build_id = latest_build_id(con)
     try:
-        folder, _ = system_from_warehouse(cfg, system_dir(cfg, build_id) / PRETRAINED, pretrained_only=True)
+        folder, _ = system_from_warehouse(
+            cfg, system_dir(cfg, build_id) / PRETRAINED, same_config=True, pretrained_only=True
+        )
     except (TrainedSystemError, WarehouseStateError):
         return None
     return str(folder)

@@ -113,7 +113,7 @@ def tilt_skill(sector_weights: np.ndarray, drift: np.ndarray) -> dict[str, float
     corr = row_correlation(tilts[known], np.asarray(drift, dtype=np.float64)[known])
     active = 0.5 * np.abs(tilts[known]).sum(axis=1)
     return {
-        "drift_corr": float(np.nanmean(corr)) if np.isfinite(corr).any() else 0.0,
+        "drift_corr": float(np.nanmean(corr)) if np.isfinite(corr).any() else float("nan"),
         "active_share": float(active.mean()),
         "truth_weeks": float(known.sum()),
     }

@@ -51,7 +51,7 @@ from hrl_sarp.features.arrays import FeatureArrays
 def allocate(config: Config, logits: np.ndarray, mask: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
     """The macro decision rule shared by the environment and every deployed path: (S,) sector logits -> (S,)
     sector weights under ``env.macro_allocation`` / ``env.active_share`` / ``env.macro_trade_rate`` and the sector
-    cap, moving from ``previous`` (None at an episode's first decision)."""
+    cap, moving from ``previous`` (None: from equal weights, at an episode's first decision)."""
     env = config.env
     return sector_allocation(
         logits,

@@ -207,13 +207,14 @@ def sector_allocation(
 ) -> np.ndarray:
     """The macro agent's sector weights (S,) from its sector logits (S,) at a decision: the target of ``rule``
     (``tilt``: :func:`tilt_weights`; ``softmax``: ``softmax(logit_scale * logits)``) over the sectors in ``mask``,
-    moved from ``previous`` (the last allocation, None at the first decision) by ``trade_rate`` of the way
-    (1 = all the way), then projected onto the simplex with ``sector_cap``. Sums to 1 when any sector is tradable.
+    moved from ``previous`` (the last allocation; None: equal weights over ``mask``, at a first decision) by
+    ``trade_rate`` of the way (1 = all the way), then projected onto the simplex with ``sector_cap``. Sums to 1 when
+    any sector is tradable.
     """
     x = np.asarray(logits, dtype=np.float64)
     target = tilt_weights(x, mask, active_share) if rule == "tilt" else masked_softmax(logit_scale * x, mask)
-    if previous is not None and trade_rate < 1.0:
-        held = np.where(mask, np.asarray(previous, dtype=np.float64), 0.0)
+    if trade_rate < 1.0:
+        held = np.where(mask, 1.0 if previous is None else np.asarray(previous, dtype=np.float64), 0.0)
         if held.sum() > 0:
             target = held / held.sum() + trade_rate * (target - held / held.sum())
     return project_capped_simplex(target, 1.0, sector_cap)

@@ -20,6 +20,7 @@ from hrl_sarp.envs.goals import MicroLayer
 from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
 from hrl_sarp.rl.decisions import DecisionPath, decision_rows
+from hrl_sarp.rl.inputs import macro_embeddings
 from hrl_sarp.rl.layers import Actor
 
 
@@ -66,6 +67,7 @@ class SystemEvaluator:
         emb = self.embeddings
         if emb is None:
             emb = np.zeros((len(self.arrays.week_end_index), self.arrays.n_sectors, 0))
+        emb = macro_embeddings(self.cfg, emb)
         return DecisionPath(macro_actor, micro_layer, self.arrays, emb, self.cfg, self.market)
 
     def rollout(self, macro_actor: Actor, micro_layer: MicroLayer) -> Rollout:

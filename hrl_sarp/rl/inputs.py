@@ -41,6 +41,12 @@ def align_embeddings(arrays: FeatureArrays, week_dates: np.ndarray, embeddings: 
     return out
 
 
+def macro_embeddings(cfg: Config, embeddings: np.ndarray) -> np.ndarray:
+    """What the macro agent observes of ``embeddings (..., S, D)``: all of it, or nothing (``(..., S, 0)``) when
+    ``env.macro_embeddings`` is off."""
+    return embeddings if cfg.env.macro_embeddings else embeddings[..., :0]
+
+
 def make_inputs(
     arrays: FeatureArrays,
     embeddings: np.ndarray,
@@ -58,7 +64,8 @@ def make_inputs(
     need = cfg.env.macro_step_days * 2
     if train[1] - train[0] < need or val[1] - val[0] < need:
         raise InputError(f"too few dates for RL: training rows {train}, validation rows {val}")
-    return RlInputs(arrays, embeddings, train, val, snapshot, gnn_model_version)
+    # the rows stay those of the embedded weeks either way, so runs with and without embeddings compare
+    return RlInputs(arrays, macro_embeddings(cfg, embeddings), train, val, snapshot, gnn_model_version)
 
 
 def load_rl_inputs(cfg: Config) -> RlInputs:

@@ -78,8 +78,9 @@ class MicroObservation:
     Same layout and neutral filling as :class:`~hrl_sarp.envs.micro_env.MicroEnv` (``tests/rl`` checks both agree).
     """
 
-    def __init__(self, arrays: FeatureArrays, cfg: Config):
+    def __init__(self, arrays: FeatureArrays, cfg: Config, tradable: np.ndarray | None = None):
         self.layout = micro_layout(arrays, cfg)
+        self._tradable = np.asarray(arrays.tradable if tradable is None else tradable, dtype=np.float64)
         n, n_max = arrays.n_stocks, self.layout.n_stocks
         feats = np.zeros((arrays.n_dates, n_max, self.layout.n_features), dtype=np.float32)
         feats[:, :n] = np.nan_to_num(arrays.stock_features, nan=0.0, posinf=0.0, neginf=0.0)
@@ -102,7 +103,11 @@ class MicroObservation:
         )
         sector = np.bincount(self._sector_of, weights=weights, minlength=self._n_sectors)
         invested = float(weights.sum())
-        achieved = (sector / invested if invested > 0 else np.zeros(self._n_sectors)).astype(np.float32)
+        if invested > 0:
+            achieved = (sector / invested).astype(np.float32)
+        else:  # in cash: equal weights over the sectors with a tradable name, as MicroEnv starts an episode
+            has = np.bincount(self._sector_of, weights=self._tradable[t], minlength=self._n_sectors) > 0
+            achieved = (has / max(int(has.sum()), 1)).astype(np.float32)
         return {"observation": observation, "achieved_goal": achieved, "desired_goal": goal.astype(np.float32)}
 
 
@@ -129,7 +134,7 @@ class PolicyMicroLayer:
         rebalance_days: int | None = None,
     ):
         self.actor = actor
-        self.observe = MicroObservation(arrays, cfg)
+        self.observe = MicroObservation(arrays, cfg, market.tradable)
         self.tradable = market.tradable
         self.sector_of = market.sector_of
         self.n = arrays.n_stocks
@@ -163,6 +168,9 @@ def macro_goal_schedule(
     """
     s = arrays.n_sectors
     weeks = np.asarray(arrays.week_end_index, dtype=np.int64)
+    reset = getattr(actor, "reset", None)
+    if reset is not None:  # a recurrent policy starts every schedule from a fresh state
+        reset()
     layout = MacroObsLayout(arrays.macro.shape[1], s, embeddings.shape[2])
     macro = np.nan_to_num(np.asarray(arrays.macro, dtype=np.float64))
     emb = np.nan_to_num(embeddings)

@@ -302,7 +302,8 @@ def pretrain_macro(
     net = MacroFeaturesExtractor(macro_observation_space(layout), **kwargs)
     macro_state = np.concatenate([ex.macro[train], np.zeros((len(train), 1))], axis=1)
     net.set_normalization(
-        *_standardise_stats(macro_state, (0,)), *_standardise_stats(ex.embeddings[train].reshape(-1, D), (0,))
+        *_standardise_stats(macro_state, (0,)),
+        *_standardise_stats(ex.embeddings[train].reshape(len(train) * S, D), (0,)),
     )
     optimizer = torch.optim.Adam(net.parameters(), lr=p.macro_learning_rate, weight_decay=p.weight_decay)
     all_sectors = torch.ones(1, S, dtype=torch.bool)

@@ -55,7 +55,10 @@ def load_inputs(cfg: Config, phase: int) -> PretrainInputs:
         raise WarehouseStateError(
             "sector embeddings and the feature build disagree on the sectors: re-run `hrl-sarp fit-gnn`"
         )
-    return PretrainInputs(arrays, snapshot, np.asarray(week_dates), np.asarray(embeddings), str(version))
+    from hrl_sarp.rl.inputs import macro_embeddings
+
+    embeddings = macro_embeddings(cfg, np.asarray(embeddings))
+    return PretrainInputs(arrays, snapshot, np.asarray(week_dates), embeddings, str(version))
 
 
 def checkpoint_dir(cfg: Config, stage: str, build_id: str) -> Path:

@@ -5,7 +5,7 @@ from stable_baselines3.common.env_checker import check_env
 from hrl_sarp.config import Config
 from hrl_sarp.envs import rewards as rw
 from hrl_sarp.envs.goals import within_sector_weights
-from hrl_sarp.envs.macro_env import MacroEnv
+from hrl_sarp.envs.macro_env import MacroEnv, allocate
 from hrl_sarp.envs.weights import project_capped_simplex
 from hrl_sarp.errors import HrlSarpError
 
@@ -130,10 +130,14 @@ def test_default_reward_is_the_allocations_excess_net_of_its_costs(arrays):
         excess = (w - 1 / 3) @ sector_ret - rate * np.abs(w - before).sum()
         assert info["r_excess"] == pytest.approx(excess, abs=1e-12)
         assert r == pytest.approx(excess + CONFIG.rewards.regime_weight * info["r_regime"], abs=1e-12)
-    # the tilt rule bets the configured active share; the second decision moves half the way from the first
-    assert 0.5 * np.abs(w1 - 1 / 3).sum() == pytest.approx(0.25, abs=1e-12)
-    target = env.sector_weights(a2, 44)
-    np.testing.assert_allclose(w2, w1 + 0.5 * (target - w1), atol=1e-12)
+    # the tilt rule's target bets the configured active share; each decision moves half the way to it, the first
+    # from equal weights
+    rate1 = env.config.model_copy(update={"env": env.config.env.model_copy(update={"macro_trade_rate": 1.0})})
+    target1 = allocate(rate1, a1[:3], np.ones(3, bool), None)
+    assert 0.5 * np.abs(target1 - 1 / 3).sum() == pytest.approx(0.25, abs=1e-12)
+    np.testing.assert_allclose(w1, 1 / 3 + 0.5 * (target1 - 1 / 3), atol=1e-12)
+    target2 = allocate(rate1, a2[:3], np.ones(3, bool), None)
+    np.testing.assert_allclose(w2, w1 + 0.5 * (target2 - w1), atol=1e-12)
 
 
 def test_a_good_allocation_earns_more_than_equal_weights_and_the_action_matters():

@@ -109,10 +109,12 @@ def test_tilt_weights_bet_the_active_share_along_the_logits():
 def test_sector_allocation_moves_part_of_the_way_and_respects_the_cap():
     logits = np.array([1.0, 0.0, -1.0, 0.5])
     mask = np.ones(4, bool)
-    target = sector_allocation(logits, mask, None, "tilt", 5.0, 0.2, 0.5, 1.0)
+    target = sector_allocation(logits, mask, None, "tilt", 5.0, 0.2, 1.0, 1.0)
     previous = np.array([0.4, 0.2, 0.2, 0.2])
     moved = sector_allocation(logits, mask, previous, "tilt", 5.0, 0.2, 0.5, 1.0)
     np.testing.assert_allclose(moved, previous + 0.5 * (target - previous), atol=1e-12)
+    first = sector_allocation(logits, mask, None, "tilt", 5.0, 0.2, 0.5, 1.0)  # no previous: from equal weights
+    np.testing.assert_allclose(first, 0.25 + 0.5 * (target - 0.25), atol=1e-12)
     capped = sector_allocation(logits, mask, None, "tilt", 5.0, 0.2, 1.0, 0.3)
     assert capped.max() <= 0.3 + 1e-12 and capped.sum() == pytest.approx(1.0)
     soft = sector_allocation(logits, mask, None, "softmax", 5.0, 0.2, 1.0, 1.0)

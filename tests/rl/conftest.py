@@ -45,9 +45,10 @@ def make_hierarchy(cfg: Config, seed: int = 0) -> Hierarchy:
     embeddings = sector_embeddings_from(arrays)
     inputs = make_inputs(arrays, embeddings.astype(float), cfg)
     torch.manual_seed(seed)
-    macro_kwargs = dict(n_macro=arrays.macro.shape[1], n_sectors=arrays.n_sectors, embedding_dim=embeddings.shape[2],
+    dim = inputs.embeddings.shape[2]  # 0 when the config keeps the macro agent off the embeddings
+    macro_kwargs = dict(n_macro=arrays.macro.shape[1], n_sectors=arrays.n_sectors, embedding_dim=dim,
                         hidden_dim=16, sector_id_dim=4, dropout=0.0)  # fmt: skip
-    layout = MacroObsLayout(macro_kwargs["n_macro"], arrays.n_sectors, embeddings.shape[2])
+    layout = MacroObsLayout(macro_kwargs["n_macro"], arrays.n_sectors, dim)
     macro_net = MacroFeaturesExtractor(macro_space(layout), **macro_kwargs)
     mlayout = micro_layout(arrays, cfg)
     micro_kwargs = dict(n_stocks=mlayout.n_stocks, n_features=mlayout.n_features, n_macro=mlayout.n_macro,

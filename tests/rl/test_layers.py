@@ -10,6 +10,10 @@ def test_micro_observation_matches_micro_env(arrays, cfg):
     goal = np.array([0.4, 0.3, 0.2, 0.1])
     env = MicroEnv(arrays, cfg, ConstantGoal(goal, regime=1))
     obs, _ = env.reset(options={"start": 30})
+    # in cash both read the achieved goal as equal weights over the sectors with a tradable name
+    start = MicroObservation(arrays, cfg, env.market.tradable)(30, np.zeros(arrays.n_stocks), 0.0, goal, 1)
+    np.testing.assert_array_equal(start["achieved_goal"], obs["achieved_goal"])
+    assert obs["achieved_goal"].sum() == np.float32(1.0)
     rng = np.random.default_rng(0)
     for _ in range(3):
         obs, *_ = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
@@ -19,6 +23,7 @@ def test_micro_observation_matches_micro_env(arrays, cfg):
     n_feat = arrays.n_stocks * arrays.stock_features.shape[2]
     np.testing.assert_array_equal(built["observation"][:n_feat], obs["observation"][:n_feat])
     np.testing.assert_allclose(built["observation"][n_feat:], obs["observation"][n_feat:], atol=1e-6)
+    np.testing.assert_allclose(built["achieved_goal"], obs["achieved_goal"], atol=0.02)  # the same mix, drifted
 
 
 def test_goal_matched_puts_goal_weight_in_each_sector():
