@@ -177,8 +177,9 @@ class PortfolioSimulator:
 
     @property
     def proposed(self) -> np.ndarray:
-        """(N,) the last decision's weights after the risk pipeline, before the drawdown rule (a copy)."""
-        return self._proposed.copy()
+        """(N,) the last decision's weights after the risk pipeline, before the drawdown rule (the simulator's own
+        array, replaced at every decision: read it, do not modify it)."""
+        return self._proposed
 
     @property
     def drawdown(self) -> float:
