@@ -54,6 +54,26 @@ def stationary_bootstrap_indices(
     return (block_start_day + (pos[None, :] - last_start)) % n_obs
 
 
+def _paired_resamples(
+    returns_a: np.ndarray, returns_b: np.ndarray, n_samples: int, block_length: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(a (L,), b (L,), indices (n_samples, L))``: the two series checked for a paired bootstrap and the seeded
+    stationary-bootstrap resampling of their common days."""
+    a = np.asarray(returns_a, dtype=np.float64).ravel()
+    b = np.asarray(returns_b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"paired bootstrap needs equal lengths, got {a.size} and {b.size}")
+    if a.size < 3:
+        raise ValueError("the bootstrap needs at least 3 daily returns")
+    return a, b, stationary_bootstrap_indices(a.size, n_samples, block_length, np.random.default_rng(seed))
+
+
+def _percentiles(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def sharpe_difference_interval(
     returns_a: np.ndarray,
     returns_b: np.ndarray,
@@ -67,22 +87,14 @@ def sharpe_difference_interval(
 
     returns_a, returns_b: (L,) daily returns over the same sessions. Seeded: same inputs and seed, same interval.
     """
-    a = np.asarray(returns_a, dtype=np.float64).ravel()
-    b = np.asarray(returns_b, dtype=np.float64).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"paired bootstrap needs equal lengths, got {a.size} and {b.size}")
-    if a.size < 3:
-        raise ValueError("the bootstrap needs at least 3 daily returns")
-    both = np.stack([a, b])
-    estimate = sharpe_along_last_axis(both, periods)
-    idx = stationary_bootstrap_indices(a.size, n_samples, block_length, np.random.default_rng(seed))
+    a, b, idx = _paired_resamples(returns_a, returns_b, n_samples, block_length, seed)
+    estimate = sharpe_along_last_axis(np.stack([a, b]), periods)
     diffs = sharpe_along_last_axis(a[idx], periods) - sharpe_along_last_axis(b[idx], periods)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(diffs, [tail, 1.0 - tail])
+    low, high = _percentiles(diffs, confidence)
     return BootstrapInterval(
         estimate=float(estimate[0] - estimate[1]),
-        low=float(low),
-        high=float(high),
+        low=low,
+        high=high,
         confidence=confidence,
         n_samples=n_samples,
         block_length=float(block_length),
@@ -100,11 +112,7 @@ def information_ratio_interval(
 ) -> tuple[float, float, float]:
     """``(IR, low, high)``: the annualised information ratio of a over b (the Sharpe of the daily differences) and
     its paired stationary-bootstrap percentile interval (same resampling as :func:`sharpe_difference_interval`)."""
-    diff = np.asarray(returns_a, dtype=np.float64).ravel() - np.asarray(returns_b, dtype=np.float64).ravel()
-    if diff.size < 3:
-        raise ValueError("the bootstrap needs at least 3 daily returns")
-    idx = stationary_bootstrap_indices(diff.size, n_samples, block_length, np.random.default_rng(seed))
-    resampled = sharpe_along_last_axis(diff[idx], periods)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(resampled, [tail, 1.0 - tail])
-    return float(sharpe_along_last_axis(diff, periods)), float(low), float(high)
+    a, b, idx = _paired_resamples(returns_a, returns_b, n_samples, block_length, seed)
+    diff = a - b
+    low, high = _percentiles(sharpe_along_last_axis(diff[idx], periods), confidence)
+    return float(sharpe_along_last_axis(diff, periods)), low, high
