@@ -207,6 +207,11 @@ class EnvConfig(_Model):
         description="The macro agent observes the GNN sector embeddings (false: it sees the macro state and its "
         "previous allocation only, so the embeddings' value is measured, not assumed)",
     )
+    macro_sector_features: bool = Field(
+        True,
+        description="The macro agent observes the build's per-sector features (sector news sentiment, "
+        "sentiment_1w) beside each sector's embedding",
+    )
     macro_allocation: Literal["tilt", "softmax"] = Field(
         "tilt",
         description="Macro logits -> sector weights: tilt (equal weights + a tilt of fixed active share along the "
@@ -233,7 +238,9 @@ class PretrainConfig(_Model):
     patience: int = Field(15, ge=1, description="Epochs without a validation-loss improvement before stopping")
     macro_temperature: float = Field(2.0, gt=0, description="Phase 1 target = softmax(standardised returns / T)")
     micro_temperature: float = Field(1.0, gt=0, description="Phase 2 within-sector target temperature")
-    allocation_weight: float = Field(1.0, ge=0, description="Weight of the allocation loss next to regime CE")
+    allocation_weight: float = Field(
+        0.0, ge=0, description="Weight of the gradient allocation loss next to regime CE (on top of the linear start)"
+    )
     macro_select: Literal["val_loss", "val_rank_ic"] = Field(
         "val_loss",
         description="Phase 1 keeps the epoch with the lowest validation loss or the highest validation rank IC of "
@@ -246,6 +253,19 @@ class PretrainConfig(_Model):
     )
     regime_class_balance: bool = Field(
         False, description="Phase 1 weighs each regime's cross-entropy by its inverse training frequency"
+    )
+    macro_linear_start: Literal["ridge", "zero"] = Field(
+        "ridge",
+        description="Phase 1 starts the macro network's linear sector paths from a closed-form ridge fit of the "
+        "standardised next-week sector returns (ridge) or from zero (zero: gradient training only)",
+    )
+    macro_linear_penalty: float = Field(
+        3000.0, gt=0, description="Ridge penalty of the linear start (standardised inputs; chosen on validation)"
+    )
+    macro_linear_std: float = Field(
+        0.3,
+        gt=0,
+        description="The linear start's sector scores are scaled to this standard deviation over training samples",
     )
     hidden_dim: int = Field(32, ge=4)
     sector_id_dim: int = Field(8, ge=0)

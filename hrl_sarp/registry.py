@@ -189,8 +189,15 @@ def _champion_score(champion: Any, new_system: Any, inputs: tuple[Any, np.ndarra
             system = model.unwrap_python_model().system
             arrays, embeddings = inputs
             return validation_sharpe(system, arrays, embeddings, val_rows(new_system, arrays))
-        except (HrlSarpError, OSError, MlflowException):  # a champion that cannot be loaded or scored here
-            pass
+        # a champion that cannot be loaded or scored here (also one whose networks an older version of this code
+        # wrote: torch and SB3 raise RuntimeError / ValueError / KeyError on a state dict that does not fit)
+        except (HrlSarpError, OSError, MlflowException, RuntimeError, ValueError, KeyError) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            logging.getLogger(__name__).warning(
+                "champion v%s cannot be scored on this build (%s); comparing with its recorded val_sharpe",
+                champion.version,
+                reason,
+            )
     tag = (champion.tags or {}).get("val_sharpe")
     return None if tag in (None, "", "None") else float(tag)
 

@@ -129,9 +129,9 @@ class TrainedSystem:
     def check_compatible(self, arrays: FeatureArrays, embeddings: np.ndarray) -> None:
         """Raise :class:`TrainedSystemError` when ``arrays`` / ``embeddings (W, S, D)`` do not fit the trained networks
         (the embeddings as the macro agent observes them: none when its config has ``env.macro_embeddings`` off)."""
-        from hrl_sarp.rl.inputs import macro_embeddings
+        from hrl_sarp.rl.inputs import week_sector_inputs
 
-        embeddings = macro_embeddings(self.cfg, embeddings)
+        embeddings = week_sector_inputs(self.cfg, arrays, embeddings)
         meta = self.meta
         problems = []
         if [str(s) for s in arrays.sectors] != meta["sectors"]:
@@ -156,10 +156,10 @@ class TrainedSystem:
         aligned to ``arrays.week_end_index`` (cached per pair of objects)."""
         key = (id(arrays), id(embeddings))
         if key not in self._cache:
-            from hrl_sarp.rl.inputs import macro_embeddings
+            from hrl_sarp.rl.inputs import week_sector_inputs
 
-            embeddings = macro_embeddings(self.cfg, embeddings)
             self.check_compatible(arrays, embeddings)
+            sector_inputs = week_sector_inputs(self.cfg, arrays, embeddings)
             from hrl_sarp.envs.simulator import MarketArrays
             from hrl_sarp.rl.layers import PolicyMicroLayer
 
@@ -167,7 +167,11 @@ class TrainedSystem:
             layer = PolicyMicroLayer(self.micro_actor, arrays, market, self.cfg, rebalance_days=1)
             # the inputs are kept with the result so their ids cannot be reused by other objects meanwhile
             self._cache = {
-                key: (arrays, embeddings, DecisionPath(self.macro_actor, layer, arrays, embeddings, self.cfg, market))
+                key: (
+                    arrays,
+                    embeddings,
+                    DecisionPath(self.macro_actor, layer, arrays, sector_inputs, self.cfg, market),
+                )
             }
         return self._cache[key][2]
 
@@ -293,7 +297,7 @@ def system_from_hierarchy(h: Any, folder: str | Path, val_sharpe: float | None =
             )
     value = h.val_sharpe() if val_sharpe is None else val_sharpe
     path = write_system(
-        out, h.cfg, h.inputs.arrays, h.inputs.embeddings.shape[2], agents["macro"], agents["micro"],
+        out, h.cfg, h.inputs.arrays, h.inputs.macro_inputs.shape[2], agents["macro"], agents["micro"],
         h.inputs.val_range, h.inputs.train_range, value, h.inputs.gnn_model_version,
     )  # fmt: skip
     for kind in ("macro", "micro"):
@@ -358,7 +362,7 @@ def system_from_warehouse(
     chosen = latest_system_checkpoints(cfg, arrays.build_id, same_config, pretrained_only)
     inputs = make_inputs(arrays, embeddings, cfg, gnn_model_version=version)
     out = write_system(
-        folder, cfg, arrays, inputs.embeddings.shape[2], chosen["macro"][1], chosen["micro"][1], inputs.val_range,
+        folder, cfg, arrays, inputs.macro_inputs.shape[2], chosen["macro"][1], chosen["micro"][1], inputs.val_range,
         inputs.train_range, None, version, {"stages": {k: v[0] for k, v in chosen.items()}},
     )  # fmt: skip
     system = TrainedSystem(out)

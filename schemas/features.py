@@ -207,9 +207,18 @@ class MacroFeaturesSchema(pa.DataFrameModel):
         strict = True
 
 
-class SectorReturnsSchema(pa.DataFrameModel):
+class _PerSectorSchema(pa.DataFrameModel):
+    """The key columns of a table keyed by (date, sector); each subclass declares its own named key check (pandera
+    0.35 drops an inherited check's name in all but the first subclass that builds its schema)."""
+
     date: Series[pd.Timestamp]
     sector: Series[str]
+
+    class Config:
+        strict = True
+
+
+class SectorReturnsSchema(_PerSectorSchema):
     equal_weighted: Series[float] = pa.Field(**_ge(-1.0))
     cap_weighted: Series[float] = pa.Field(**_ge(-1.0))
     n_stocks: Series[np.int32] = pa.Field(ge=0)
@@ -219,8 +228,14 @@ class SectorReturnsSchema(pa.DataFrameModel):
     def _unique(cls, df: pd.DataFrame) -> pd.Series:
         return _unique_key(df, "sector")
 
-    class Config:
-        strict = True
+
+class SectorFeaturesSchema(_PerSectorSchema):
+    sentiment_1w: Series[float] = pa.Field(ge=-1.0, le=1.0)
+
+    @pa.dataframe_check(name="unique_key(date, sector)")
+    @classmethod
+    def _unique(cls, df: pd.DataFrame) -> pd.Series:
+        return _unique_key(df, "sector")
 
 
 class BenchmarkReturnsSchema(pa.DataFrameModel):
@@ -275,6 +290,7 @@ FEATURE_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "stock_panel": StockPanelSchema,
     "macro_features": MacroFeaturesSchema,
     "sector_returns": SectorReturnsSchema,
+    "sector_features": SectorFeaturesSchema,
     "benchmark_returns": BenchmarkReturnsSchema,
     "regime_labels": RegimeLabelsSchema,
     "stock_labels": StockLabelsSchema,

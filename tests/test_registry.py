@@ -118,3 +118,34 @@ def test_champion_moves_only_for_a_better_validation_sharpe(setup, tmp_path):
     assert str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version) == better.version
     assert str(client.get_model_version_by_alias(MODEL_NAME, CHALLENGER).version) == worse.version
     assert float(client.get_model_version(MODEL_NAME, better.version).tags["val_sharpe"]) == pytest.approx(score + 0.5)
+
+
+def test_a_champion_this_code_cannot_load_is_compared_by_its_recorded_score(setup, tmp_path, caplog, monkeypatch):
+    """A champion whose networks an older version of the code wrote (torch refuses the state dict: "loaded state
+    dict contains a parameter group that doesn't match the size of optimizer's group") cannot be scored on the new
+    rows: registration warns and compares with its recorded val_sharpe instead of failing the backtest stage."""
+    import mlflow
+
+    from hrl_sarp import tracking
+    from hrl_sarp.registry import CHAMPION, current_champion, register_system
+    from hrl_sarp.system import SYSTEM_FILE, load_system_inputs
+
+    cfg, folder, _ = setup
+    arrays, embeddings, _ = load_system_inputs(cfg.warehouse_path())
+    old = shutil.copytree(folder, tmp_path / "old")
+    meta = json.loads((old / SYSTEM_FILE).read_text())
+    meta["val_sharpe"] = 99.0  # its recorded score, what the new system is compared with
+    (old / SYSTEM_FILE).write_text(json.dumps(meta))
+    tracking.setup(cfg)
+    with tracking.stage_run(cfg, "register-unloadable"):
+        first = register_system(old)  # without inputs: registered on its recorded score, the best so far
+        assert first.alias == CHAMPION and str(current_champion().version) == first.version
+
+        def older_networks(uri, *args, **kwargs):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's")
+
+        monkeypatch.setattr(mlflow.pyfunc, "load_model", older_networks)
+        with caplog.at_level("WARNING", logger="hrl_sarp.registry"):
+            new = register_system(folder, inputs=(arrays, embeddings))
+    assert new.champion_val_sharpe == pytest.approx(99.0) and new.alias != CHAMPION
+    assert any("cannot be scored on this build" in r.getMessage() for r in caplog.records)

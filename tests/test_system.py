@@ -106,11 +106,12 @@ def test_a_macro_agent_without_embeddings_ignores_them_everywhere(tmp_path):
     cfg = small_config()
     cfg = cfg.model_copy(update={"env": cfg.env.model_copy(update={"macro_embeddings": False})})
     h = make_hierarchy(cfg, seed=5)
-    assert h.inputs.embeddings.shape[2] == 0
+    n_sector_features = len(h.inputs.arrays.sector_feature_names)  # what it still sees per sector (none here)
+    assert h.inputs.macro_inputs.shape[2] == n_sector_features
     attach_macro(h)
     attach_micro(h)
     system = TrainedSystem(system_from_hierarchy(h, tmp_path / "sys"))
-    assert system.meta["embedding_dim"] == 0
+    assert system.meta["embedding_dim"] == n_sector_features
     arrays = h.inputs.arrays
     full = embeddings_of(arrays)
     t = int(arrays.week_end_index[-3])

@@ -51,7 +51,7 @@ class Evaluation:
     regime_called: np.ndarray | None = None  # (K,) codes called at the week end before
     regime_realised: np.ndarray | None = None  # (K,)
     hrl_targets: dict[int, np.ndarray] = field(default_factory=dict)  # decision row -> (N,) target weights
-    truth: dict[str, dict[str, float]] = field(default_factory=dict)  # strategy -> ground-truth skill (synthetic)
+    truth: dict[str, dict[str, Any]] = field(default_factory=dict)  # strategy -> ground-truth skill (synthetic)
     ir_vs_equal_weight: dict[str, list[float]] = field(default_factory=dict)  # strategy -> [IR, low, high]
 
     def summary(self) -> dict[str, Any]:
@@ -63,7 +63,8 @@ class Evaluation:
             metrics = {m: round(float(table.loc[name, m]), 6) for m in METRIC_NAMES}
             metrics["n_seeds"] = int(table.loc[name, "n_seeds"])
             metrics["sharpe_std"] = round(float(spread.loc[name, "sharpe"]), 6)
-            metrics.update({k: round(v, 6) for k, v in self.truth.get(name, {}).items()})
+            for key, value in self.truth.get(name, {}).items():
+                metrics[key] = [round(v, 6) for v in value] if isinstance(value, list) else round(value, 6)
             strategies[name] = metrics
         if not self.system_used:
             strategies[HRL_SARP] = NOT_TRAINED

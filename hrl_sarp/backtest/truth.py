@@ -61,7 +61,8 @@ def planted_drift(cfg: Config, arrays: FeatureArrays) -> PlantedDrift | None:
 def strategy_skill(
     results: dict[str, list[Any]], arrays: FeatureArrays, truth: PlantedDrift
 ) -> dict[str, dict[str, float]]:
-    """``{strategy: {drift_corr, active_share, drift_corr_std}}`` (means over seeds; std over seeds) of the
+    """``{strategy: {drift_corr, active_share, drift_corr_std, drift_corr_seeds}}`` (means over seeds; std over
+    seeds; the per-seed figures in the order of the runs) of the
     sector weights each strategy executed after every week-end decision of its span. ``results``: strategy name ->
     :class:`~hrl_sarp.backtest.engine.StrategyResult` per seed (those without sector weights are left out)."""
     weeks = np.asarray(arrays.week_end_index, dtype=np.int64)
@@ -80,6 +81,7 @@ def strategy_skill(
         if per_seed:
             stats = {m: float(np.mean([p[m] for p in per_seed])) for m in TRUTH_METRICS}
             stats["drift_corr_std"] = float(np.std([p["drift_corr"] for p in per_seed]))
+            stats["drift_corr_seeds"] = [float(p["drift_corr"]) for p in per_seed]
             out[name] = stats
     return out
 

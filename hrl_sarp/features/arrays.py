@@ -1,6 +1,7 @@
 """The in-memory form of a feature build that every training stage consumes.
 
-Shapes: T trading dates, N symbols (stocks only), S sectors, F stock features, M macro features, W weeks.
+Shapes: T trading dates, N symbols (stocks only), S sectors, F stock features, M macro features, G sector features,
+W weeks.
 Everything at row t is known at the close of ``dates[t]`` except the explicitly labelled ``forward_*`` arrays,
 which are training labels and must never be used as inputs.
 """
@@ -34,6 +35,15 @@ class FeatureArrays:
     regime_labels: np.ndarray  # (T,) int64 regime of the trailing week ending at t (0 Bull, 1 Bear, 2 Sideways)
     week_end_index: np.ndarray  # (W,) int64 row index of the last trading date of each week
     forward_returns: np.ndarray  # (T, N) LABEL: return from close t to close t+h; NaN past the end
+    sector_features: np.ndarray | None = None  # (T, S, G) per-sector inputs at t (sector sentiment); None: none
+    sector_feature_names: tuple[str, ...] = ()  # (G,)
+
+    def sector_inputs(self, rows: np.ndarray) -> np.ndarray:
+        """(K, S, G) sector features at ``rows (K,)``; (K, S, 0) when the build has none."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.sector_features is None:
+            return np.zeros((len(rows), self.n_sectors, 0))
+        return self.sector_features[rows]
 
     @property
     def n_dates(self) -> int:

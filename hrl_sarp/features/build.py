@@ -48,6 +48,9 @@ from hrl_sarp.features.spec import (
     FEATURE_VERSION,
     MACRO_FEATURE_SPECS,
     MACRO_FEATURES,
+    SECTOR_FEATURE_SPECS,
+    SECTOR_FEATURES,
+    SENTIMENT_WINDOW_DAYS,
     STOCK_FEATURE_SPECS,
     STOCK_FEATURES,
     FeatureSpec,
@@ -60,6 +63,7 @@ FEATURE_TABLES = (
     "stock_panel",
     "macro_features",
     "sector_returns",
+    "sector_features",
     "benchmark_returns",
     "regime_labels",
     "stock_labels",
@@ -114,6 +118,8 @@ class MarketInputs:
     benchmark: BenchmarkChoice  # the index used (symbol None: none, the equal-weighted stocks stand in) and why
     benchmark_level: np.ndarray | None  # (T,) index close, None when the index is absent
     event_dates: np.ndarray  # (E,) datetime64[D], sorted
+    sentiment_total: np.ndarray  # (T, S) sum of the sector sentiment observations that become known at t
+    sentiment_count: np.ndarray  # (T, S) how many become known at t
     sources: dict[str, bool] = field(default_factory=dict)  # "prices.volume" -> present in the data
 
 
@@ -123,6 +129,7 @@ class ComputedFeatures:
 
     stock_features: dict[str, np.ndarray]  # name -> (T, N), neutral-filled
     macro_features: dict[str, np.ndarray]  # name -> (T,), neutral-filled
+    sector_features: dict[str, np.ndarray]  # name -> (T, S), neutral-filled
     neutral_share: dict[str, float]  # feature -> share of listed cells (after warm-up) that were neutral-filled
     close: np.ndarray  # (T, N) NaN where not priced
     open: np.ndarray  # (T, N)
@@ -249,7 +256,15 @@ def load_inputs(con: duckdb.DuckDBPyConnection, cfg: Config) -> MarketInputs:
         benchmark_level = np.full(T, np.nan)
         benchmark_level[bench_rows["date_index"].astype(np.int64)] = bench_rows["close"]
     events = con.execute("SELECT DISTINCT date FROM events ORDER BY date").fetchnumpy()["date"]
+    sentiment = _numpy(con, _sql("06_sentiment.sql"))
+    S = len(sectors)
+    sr, sc = sentiment["date_index"].astype(np.int64), sentiment["sector_index"].astype(np.int64)
+    sentiment_total = np.zeros((T, S))
+    sentiment_count = np.zeros((T, S))
+    sentiment_total[sr, sc] = sentiment["total"]
+    sentiment_count[sr, sc] = sentiment["n"]
     sources = _source_presence(con, has_events=len(events) > 0, has_benchmark=benchmark_level is not None)
+    sources["sentiment"] = bool(sentiment_count.any())
     return MarketInputs(
         dates=dates,
         symbols=symbols,
@@ -267,6 +282,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, cfg: Config) -> MarketInputs:
         benchmark=choice,
         benchmark_level=benchmark_level,
         event_dates=np.asarray(events).astype("datetime64[D]"),
+        sentiment_total=sentiment_total,
+        sentiment_count=sentiment_count,
         sources=sources,
     )
 
@@ -351,9 +368,18 @@ def _neutral_fill(
 
 
 def _fill_series(x: np.ndarray, spec: FeatureSpec, warmup: int) -> tuple[np.ndarray, float]:
+    """(T, ...) series -> (neutral-filled copy, share of cells after warm-up that were filled)."""
     known = np.isfinite(x)
     fill = 0.0 if spec.neutral in ("zero", "median") else float(spec.neutral)
     return np.where(known, x, fill), float((~known[warmup:]).mean()) if len(x) > warmup else 1.0
+
+
+def _sentiment_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """(T, S) mean of the sentiment observations that became known over the last SENTIMENT_WINDOW_DAYS sessions
+    through t; NaN where none did."""
+    n = ind.trailing_sum(count, SENTIMENT_WINDOW_DAYS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, ind.trailing_sum(total, SENTIMENT_WINDOW_DAYS) / n, np.nan)
 
 
 def _weekly_return(dates: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -437,6 +463,11 @@ def compute_features(inputs: MarketInputs, cfg: Config) -> ComputedFeatures:
     for spec in MACRO_FEATURE_SPECS:
         macro_features[spec.name], neutral_share[spec.name] = _fill_series(macro_raw[spec.name], spec, warmup)
 
+    sector_raw = {"sentiment_1w": _sentiment_mean(inputs.sentiment_total, inputs.sentiment_count)}
+    sector_features: dict[str, np.ndarray] = {}
+    for spec in SECTOR_FEATURE_SPECS:
+        sector_features[spec.name], neutral_share[spec.name] = _fill_series(sector_raw[spec.name], spec, warmup)
+
     h = cfg.features.forward_horizon_days
     forward = np.full((T, N), np.nan)
     if h < T:
@@ -450,6 +481,7 @@ def compute_features(inputs: MarketInputs, cfg: Config) -> ComputedFeatures:
     return ComputedFeatures(
         stock_features=stock_features,
         macro_features=macro_features,
+        sector_features=sector_features,
         neutral_share=neutral_share,
         close=np.where(priced, inputs.close, np.nan),
         open=np.where(priced, inputs.open, np.nan),
@@ -628,6 +660,11 @@ def build_frames(
         "cap_weighted": sector_cap[warmup:].reshape(-1),
         "n_stocks": sector_count[warmup:].reshape(-1).astype(np.int32),
     }
+    sector_inputs = {
+        "date": sectors["date"],
+        "sector": sectors["sector"],
+        **{name: computed.sector_features[name][warmup:].reshape(-1) for name in SECTOR_FEATURES},
+    }
     names = np.array(list(REGIME_CODES), dtype=object)
     code = computed.regime_code[warmup:]
     regimes = {
@@ -655,6 +692,7 @@ def build_frames(
         "stock_panel": pd.DataFrame(panel, copy=False),
         "macro_features": pd.DataFrame(macro, copy=False),
         "sector_returns": pd.DataFrame(sectors, copy=False),
+        "sector_features": pd.DataFrame(sector_inputs, copy=False),
         "benchmark_returns": pd.DataFrame(bench, copy=False),
         "regime_labels": pd.DataFrame(regimes, copy=False),
         "stock_labels": pd.DataFrame(labels, copy=False),

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hrl_sarp.features.spec import MACRO_FEATURE_SPECS, STOCK_FEATURE_SPECS, FeatureSpec
+from hrl_sarp.features.spec import MACRO_FEATURE_SPECS, SECTOR_FEATURE_SPECS, STOCK_FEATURE_SPECS, FeatureSpec
 
 if TYPE_CHECKING:
     from hrl_sarp.config import Config
@@ -61,6 +61,8 @@ def coverage_report(
         notes.append("no volume in prices: volume_ratio_20d is neutral (1) and the liquidity filter is off")
     if not sources.get("fundamentals.shares_outstanding"):
         notes.append("no shares_outstanding: market caps are neutral, so cap-weighted sector returns equal-weight")
+    if not sources.get("sentiment"):
+        notes.append("no sector sentiment: sentiment_1w is neutral (0) for every sector")
     if not sources.get("prices.adj_close"):
         notes.append("no adj_close: returns use the raw close")
     missing_macro = sorted(s.split(".", 1)[1] for s, ok in sources.items() if s.startswith("macro.") and not ok)
@@ -89,6 +91,7 @@ def coverage_report(
         "missing_fundamental_fields": missing_fund,
         "stock_features": {s.name: _entry(s, computed.neutral_share[s.name], sources) for s in STOCK_FEATURE_SPECS},
         "macro_features": {s.name: _entry(s, computed.neutral_share[s.name], sources) for s in MACRO_FEATURE_SPECS},
+        "sector_features": {s.name: _entry(s, computed.neutral_share[s.name], sources) for s in SECTOR_FEATURE_SPECS},
         "environment_features": {"portfolio_drawdown": "filled by the environment"},
         "notes": notes,
         "rows": rows,

@@ -65,6 +65,14 @@ def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
     return _restore(out, squeeze)
 
 
+def trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """(T, ...) -> (T, ...) sum of rows max(0, t-window+1)..t (the first rows sum what there is); x finite."""
+    total = np.cumsum(np.asarray(x, dtype=np.float64), axis=0)
+    out = total.copy()
+    out[window:] -= total[:-window]
+    return out
+
+
 def rolling_std(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
     """(T, N) -> (T, N) standard deviation over rows t-window+1..t (two-pass, so no cancellation error)."""
     arr, squeeze = _as_2d(x)

@@ -7,12 +7,15 @@ the order in which the warehouse returns rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import numpy as np
 
 from hrl_sarp import warehouse as wh
 from hrl_sarp.errors import WarehouseStateError
 from hrl_sarp.features.arrays import FeatureArrays
+from hrl_sarp.features.spec import SECTOR_FEATURES
 
 
 def latest_build_id(con: duckdb.DuckDBPyConnection) -> str:
@@ -108,6 +111,7 @@ def load_feature_arrays(con: duckdb.DuckDBPyConnection, build_id: str | None = N
         con, "SELECT date, sector, equal_weighted, cap_weighted FROM sector_returns WHERE build_id = ?", build_id
     )
     sr, sc = date_rows(sec["date"]), np.searchsorted(sectors, sec["sector"].astype(str))
+    sector_features, sector_names = _sector_features(con, build_id, date_rows, sectors, T)
     bench = _fetch(con, "SELECT date, return_1d FROM benchmark_returns WHERE build_id = ?", build_id)
     bench_ret = np.zeros(T)
     bench_ret[date_rows(bench["date"])] = bench["return_1d"]
@@ -133,7 +137,30 @@ def load_feature_arrays(con: duckdb.DuckDBPyConnection, build_id: str | None = N
         regime_labels=regimes["regime_code"].astype(np.int64),
         week_end_index=np.flatnonzero(regimes["week_end"].astype(bool)).astype(np.int64),
         forward_returns=_grid(lr, lc, labels["forward_return"], (T, N)),
+        sector_features=sector_features,
+        sector_feature_names=sector_names,
     )
+
+
+def _sector_features(
+    con: duckdb.DuckDBPyConnection,
+    build_id: str,
+    date_rows: Callable[[np.ndarray], np.ndarray],
+    sectors: np.ndarray,
+    n_dates: int,
+) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """(T, S, G) sector features of the build and their names; (None, ()) for a build written without them."""
+    if not wh.table_exists(con, "sector_features"):
+        return None, ()
+    names = SECTOR_FEATURES
+    rows = _fetch(con, f"SELECT date, sector, {', '.join(names)} FROM sector_features WHERE build_id = ?", build_id)
+    if len(rows["date"]) == 0:
+        return None, ()
+    r, c = date_rows(rows["date"]), np.searchsorted(sectors, rows["sector"].astype(str))
+    out = np.zeros((n_dates, len(sectors), len(names)))
+    for k, name in enumerate(names):
+        out[r, c, k] = rows[name]
+    return out, names
 
 
 def forward_sector_returns(arrays: FeatureArrays, horizon: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hrl_sarp.domain import EVENT_HORIZON_DAYS
 
-FEATURE_VERSION = "1"  # bump when a formula changes: it is part of the feature-build id
+FEATURE_VERSION = "2"  # bump when a formula changes: it is part of the feature-build id
 
 EVENT_RISK_DAYS = 7  # event_risk_flag: a scheduled event within the next 7 calendar days
 
@@ -73,7 +73,13 @@ MACRO_FEATURE_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("regime_label_prev", "zero", ("benchmark",)),
 )
 
+# Per (date, sector): the mean of the sector news sentiment that became known over the last SENTIMENT_WINDOW_DAYS
+# sessions (neutral 0 where none did, or the data has no sentiment).
+SENTIMENT_WINDOW_DAYS = 5
+SECTOR_FEATURE_SPECS: tuple[FeatureSpec, ...] = (FeatureSpec("sentiment_1w", "zero", ("sentiment",)),)
+
 STOCK_FEATURES: tuple[str, ...] = tuple(s.name for s in STOCK_FEATURE_SPECS)
+SECTOR_FEATURES: tuple[str, ...] = tuple(s.name for s in SECTOR_FEATURE_SPECS)
 MACRO_FEATURES: tuple[str, ...] = tuple(s.name for s in MACRO_FEATURE_SPECS)
 # Environment-filled member of the 18-dimensional macro state (not built here).
 ENVIRONMENT_MACRO_FEATURES: tuple[str, ...] = ("portfolio_drawdown",)

@@ -1,8 +1,9 @@
 """The macro agent's network: a features extractor that PPO (Phase 3) uses as is after Phase 1 pretraining.
 
-One sector encoder is shared across sectors; it reads ``[standardised embedding_s, macro context, sector
-identity_s, S * current weight_s]`` and scores each sector; a linear per-sector macro loading is added to the
-score. A regime head reads the macro context and the pooled sector states, plus a linear term in the macro state.
+One sector encoder is shared across sectors; it reads ``[standardised sector block_s, macro context, sector
+identity_s, S * current weight_s]`` and scores each sector (the sector block is the GNN embedding followed by the
+build's sector features, :func:`hrl_sarp.rl.inputs.macro_sector_inputs`); a linear per-sector macro loading and a
+linear read of the sector block shared across sectors are added to the score. A regime head reads the macro context and the pooled sector states, plus a linear term in the macro state.
 Dropout (training only) regularises the MLP paths; SB3 runs the extractor in eval mode for predictions. The extractor's output is ``[tanh(sector scores) (S), tanh(regime logits) (3), macro context (H)]``;
 :class:`MacroPolicy` reads the first ``S + 3`` entries through an identity ``action_net`` so the deterministic PPO
 action equals the pretrained network's :meth:`MacroFeaturesExtractor.act` on the same observation.
@@ -76,10 +77,14 @@ class MacroFeaturesExtractor(BaseFeaturesExtractor):
         # Linear paths from the macro state: per-sector macro loadings and a linear regime model, the part of the
         # signal that a small sample supports; the MLPs add non-linear corrections on top.
         self.sector_linear = nn.Linear(m, s)
+        # ... and one linear read of each sector's own block (embedding and sector features), shared across sectors
+        self.sector_state_linear = nn.Linear(d, 1) if d else None
         self.regime_linear = nn.Linear(m, 3)
         # start near "uniform allocation, prior-free regime": zero linear paths, small output layers
         with torch.no_grad():
-            for layer in (self.sector_linear, self.regime_linear):
+            for layer in (self.sector_linear, self.sector_state_linear, self.regime_linear):
+                if layer is None:
+                    continue
                 layer.weight.zero_()
                 layer.bias.zero_()
             for layer in (self.sector_score, self.regime_head[-1]):
@@ -120,6 +125,8 @@ class MacroFeaturesExtractor(BaseFeaturesExtractor):
         )
         hidden = self.sector_encoder(per_sector)
         scores = self.sector_score(hidden).squeeze(-1) + self.sector_linear(x_macro)
+        if self.sector_state_linear is not None:
+            scores = scores + self.sector_state_linear(emb).squeeze(-1)
         regime = self.regime_head(torch.cat([context, hidden.mean(dim=-2)], dim=-1)) + self.regime_linear(x_macro)
         return torch.cat([torch.tanh(torch.cat([scores, regime], dim=-1)), context], dim=-1)
 

@@ -20,7 +20,7 @@ from hrl_sarp.envs.goals import MicroLayer
 from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
 from hrl_sarp.rl.decisions import DecisionPath, decision_rows
-from hrl_sarp.rl.inputs import macro_embeddings
+from hrl_sarp.rl.inputs import week_sector_inputs
 from hrl_sarp.rl.layers import Actor
 
 
@@ -64,10 +64,7 @@ class SystemEvaluator:
         self._ew: float | None = None
 
     def path(self, macro_actor: Actor, micro_layer: MicroLayer) -> DecisionPath:
-        emb = self.embeddings
-        if emb is None:
-            emb = np.zeros((len(self.arrays.week_end_index), self.arrays.n_sectors, 0))
-        emb = macro_embeddings(self.cfg, emb)
+        emb = week_sector_inputs(self.cfg, self.arrays, self.embeddings)
         return DecisionPath(macro_actor, micro_layer, self.arrays, emb, self.cfg, self.market)
 
     def rollout(self, macro_actor: Actor, micro_layer: MicroLayer) -> Rollout:

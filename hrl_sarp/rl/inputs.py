@@ -19,7 +19,8 @@ from hrl_sarp.training.pretrain import time_split
 @dataclass(frozen=True)
 class RlInputs:
     arrays: FeatureArrays
-    embeddings: np.ndarray  # (W, S, D) aligned with arrays.week_end_index; NaN before the first embedded week
+    embeddings: np.ndarray  # (W, S, D) GNN embeddings aligned with arrays.week_end_index; NaN before the first
+    macro_inputs: np.ndarray  # (W, S, D' + G) what the macro agent observes per sector (:func:`macro_sector_inputs`)
     train_range: tuple[int, int]  # (first, last) rows training episodes may touch
     val_range: tuple[int, int]  # (first, last) rows of the validation rollout
     snapshot: str | None = None
@@ -41,10 +42,23 @@ def align_embeddings(arrays: FeatureArrays, week_dates: np.ndarray, embeddings: 
     return out
 
 
-def macro_embeddings(cfg: Config, embeddings: np.ndarray) -> np.ndarray:
-    """What the macro agent observes of ``embeddings (..., S, D)``: all of it, or nothing (``(..., S, 0)``) when
-    ``env.macro_embeddings`` is off."""
-    return embeddings if cfg.env.macro_embeddings else embeddings[..., :0]
+def macro_sector_inputs(cfg: Config, arrays: FeatureArrays, embeddings: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """What the macro agent observes per sector, ``(K, S, D' + G)``: the GNN embeddings ``(K, S, D)`` dated at
+    ``rows (K,)`` (all D, or none when ``env.macro_embeddings`` is off) followed by the build's G sector features
+    at the same rows (none when ``env.macro_sector_features`` is off). The one place that assembles this block."""
+    parts = [embeddings if cfg.env.macro_embeddings else embeddings[..., :0]]
+    if cfg.env.macro_sector_features:
+        parts.append(arrays.sector_inputs(rows))
+    return np.concatenate(parts, axis=-1)
+
+
+def week_sector_inputs(cfg: Config, arrays: FeatureArrays, embeddings: np.ndarray | None) -> np.ndarray:
+    """:func:`macro_sector_inputs` at every week end of the build for ``embeddings (W, S, D)`` aligned with
+    ``arrays.week_end_index`` (None: no embeddings)."""
+    weeks = np.asarray(arrays.week_end_index, dtype=np.int64)
+    if embeddings is None:
+        embeddings = np.zeros((len(weeks), arrays.n_sectors, 0))
+    return macro_sector_inputs(cfg, arrays, embeddings, weeks)
 
 
 def make_inputs(
@@ -65,7 +79,8 @@ def make_inputs(
     if train[1] - train[0] < need or val[1] - val[0] < need:
         raise InputError(f"too few dates for RL: training rows {train}, validation rows {val}")
     # the rows stay those of the embedded weeks either way, so runs with and without embeddings compare
-    return RlInputs(arrays, macro_embeddings(cfg, embeddings), train, val, snapshot, gnn_model_version)
+    macro_inputs = week_sector_inputs(cfg, arrays, embeddings)
+    return RlInputs(arrays, embeddings, macro_inputs, train, val, snapshot, gnn_model_version)
 
 
 def load_rl_inputs(cfg: Config) -> RlInputs:

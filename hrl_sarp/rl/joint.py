@@ -71,7 +71,7 @@ class Hierarchy:
 
     def goal_schedule(self) -> ScheduledGoal:
         return macro_goal_schedule(
-            self.macro_actor(), self.inputs.arrays, self.inputs.embeddings, self.cfg, self.market.tradable
+            self.macro_actor(), self.inputs.arrays, self.inputs.macro_inputs, self.cfg, self.market.tradable
         )
 
     # --- validation ---------------------------------------------------------------------------------------------

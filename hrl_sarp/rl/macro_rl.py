@@ -47,7 +47,7 @@ def macro_vec_env(
     reward statistics over from an earlier phase."""
 
     def make() -> Any:
-        env = MacroEnv(inputs.arrays, cfg, inputs.embeddings, micro_layer, inputs.train_range, market)
+        env = MacroEnv(inputs.arrays, cfg, inputs.macro_inputs, micro_layer, inputs.train_range, market)
         return Monitor(CurriculumStarts(env, curriculum))
 
     venv = VecNormalize(

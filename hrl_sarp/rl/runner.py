@@ -60,8 +60,8 @@ def build_hierarchy(cfg: Config, inputs: RlInputs) -> Any:
     arrays = inputs.arrays
     macro_payload, macro_net = _pretrained(cfg, "pretrain_macro", arrays.build_id)
     micro_payload, micro_net = _pretrained(cfg, "pretrain_micro", arrays.build_id)
-    if macro_payload["kwargs"]["embedding_dim"] != inputs.embeddings.shape[2]:
-        raise HrlSarpError("Phase 1 checkpoint and the sector embeddings differ in size: re-run `train --phase 1`")
+    if macro_payload["kwargs"]["embedding_dim"] != inputs.macro_inputs.shape[2]:
+        raise HrlSarpError("Phase 1 checkpoint and the macro sector inputs differ in size: re-run `train --phase 1`")
     market = MarketArrays.from_features(arrays, cfg.risk)
     evaluator = SystemEvaluator(arrays, cfg, inputs.embeddings, inputs.val_range, market)
     return Hierarchy(inputs, cfg, cfg.seed, market, evaluator, macro_payload, micro_payload, macro_net, micro_net)

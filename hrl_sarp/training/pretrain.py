@@ -254,6 +254,72 @@ def macro_examples(
     )
 
 
+def linear_start(
+    x_macro: np.ndarray, blocks: np.ndarray, targets: np.ndarray, penalty: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The closed-form start of the macro network's linear paths: one ridge regression of the sector targets
+    ``(K, S)`` on per-sector loadings of the standardised macro state ``x_macro (K, M)`` and one set of loadings of
+    each sector's standardised block ``blocks (K, S, D)`` shared across sectors (unpenalised sector intercepts).
+
+    Solved on the K*S stacked (sample, sector) rows. Returns ``(B (S, M), intercepts (S,), g (D,))``: the fitted
+    score of sector s is ``x_macro @ B[s] + intercepts[s] + blocks[:, s] @ g``.
+    """
+    K, S = targets.shape
+    M, D = x_macro.shape[1], blocks.shape[2]
+    # normal equations by blocks, without materialising the (K*S, S*M) Kronecker design
+    xtx = x_macro.T @ x_macro  # (M, M), the same for every sector
+    n = S * M + S + D
+    gram = np.zeros((n, n))
+    rhs = np.zeros(n)
+    sx = x_macro.sum(axis=0)  # (M,)
+    for sec in range(S):
+        rows = slice(sec * M, (sec + 1) * M)
+        e_s = blocks[:, sec, :]  # (K, D)
+        gram[rows, rows] = xtx
+        gram[rows, S * M + sec] = gram[S * M + sec, rows] = sx
+        cross = x_macro.T @ e_s  # (M, D)
+        gram[rows, S * M + S :] = cross
+        gram[S * M + S :, rows] = cross.T
+        gram[S * M + sec, S * M + sec] = K
+        gram[S * M + sec, S * M + S :] = gram[S * M + S :, S * M + sec] = e_s.sum(axis=0)
+        gram[S * M + S :, S * M + S :] += e_s.T @ e_s
+        rhs[rows] = x_macro.T @ targets[:, sec]
+        rhs[S * M + sec] = targets[:, sec].sum()
+        rhs[S * M + S :] += e_s.T @ targets[:, sec]
+    reg = np.full(n, penalty)
+    reg[S * M : S * M + S] = 0.0
+    coef = np.linalg.solve(gram + np.diag(reg) + 1e-9 * np.eye(n), rhs)
+    return coef[: S * M].reshape(S, M), coef[S * M : S * M + S], coef[S * M + S :]
+
+
+def _start_linear_paths(net: MacroFeaturesExtractor, obs: torch.Tensor, targets: np.ndarray, p: Any) -> None:
+    """Set the network's linear sector paths (per-sector macro loadings, the shared read of each sector's block) to
+    the :func:`linear_start` ridge fit of ``targets (K, S)`` on the training observations ``obs (K, size)``, as the
+    network standardises them, scaled so the fitted scores have std ``p.macro_linear_std``; they are held through the
+    gradient epochs and the MLP's sector output starts from zero."""
+    with torch.no_grad():
+        macro_state, blocks, _ = net.layout.split(obs)
+        x = ((macro_state - net.macro_mean) / net.macro_std).double().numpy()
+        e = ((blocks - net.embedding_mean) / net.embedding_std).double().numpy()
+    loadings, intercepts, shared = linear_start(x, e, targets, p.macro_linear_penalty)
+    fitted = x @ loadings.T + intercepts + e @ shared
+    spread = float(fitted.std())
+    scale = p.macro_linear_std / spread if spread > 1e-12 else 0.0
+    with torch.no_grad():
+        net.sector_linear.weight.copy_(torch.as_tensor(scale * loadings, dtype=torch.float32))
+        net.sector_linear.bias.copy_(torch.as_tensor(scale * intercepts, dtype=torch.float32))
+        if net.sector_state_linear is not None:
+            net.sector_state_linear.weight.copy_(torch.as_tensor(scale * shared[None, :], dtype=torch.float32))
+            net.sector_state_linear.bias.zero_()
+        # the linear paths are the solved part: held through the gradient epochs; the MLP's sector output starts
+        # at zero, so it adds only what the allocation loss (if weighted) teaches it
+        net.sector_score.weight.zero_()
+        net.sector_score.bias.zero_()
+        for layer in (net.sector_linear, net.sector_state_linear):
+            if layer is not None:
+                layer.requires_grad_(False)
+
+
 def _macro_obs(layout: MacroObsLayout, ex: MacroExamples, idx: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return layout.build(ex.macro[idx], np.zeros(len(idx)), ex.embeddings[idx], weights)
 
@@ -305,7 +371,10 @@ def pretrain_macro(
         *_standardise_stats(macro_state, (0,)),
         *_standardise_stats(ex.embeddings[train].reshape(len(train) * S, D), (0,)),
     )
-    optimizer = torch.optim.Adam(net.parameters(), lr=p.macro_learning_rate, weight_decay=p.weight_decay)
+    if p.macro_linear_start == "ridge":
+        _start_linear_paths(net, obs_train, standardised_returns(ex.next_returns[train]), p)
+    trainable = [param for param in net.parameters() if param.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=p.macro_learning_rate, weight_decay=p.weight_decay)
     all_sectors = torch.ones(1, S, dtype=torch.bool)
     counts = np.bincount(ex.next_regime[train], minlength=N_REGIMES)
     class_weight = None

@@ -55,9 +55,11 @@ def load_inputs(cfg: Config, phase: int) -> PretrainInputs:
         raise WarehouseStateError(
             "sector embeddings and the feature build disagree on the sectors: re-run `hrl-sarp fit-gnn`"
         )
-    from hrl_sarp.rl.inputs import macro_embeddings
+    from hrl_sarp.rl.inputs import macro_sector_inputs
 
-    embeddings = macro_embeddings(cfg, np.asarray(embeddings))
+    dates = np.asarray(arrays.dates).astype("datetime64[D]")
+    rows = np.searchsorted(dates, np.asarray(week_dates).astype("datetime64[D]"), side="right") - 1
+    embeddings = macro_sector_inputs(cfg, arrays, np.asarray(embeddings), np.maximum(rows, 0))
     return PretrainInputs(arrays, snapshot, np.asarray(week_dates), embeddings, str(version))
 
 

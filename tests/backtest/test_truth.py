@@ -32,3 +32,30 @@ def test_tilt_skill_reads_the_invested_allocation_and_skips_cash_weeks():
     assert skill["drift_corr"] == pytest.approx(0.0, abs=1e-12)  # +1 and -1
     assert skill["active_share"] == pytest.approx(np.mean([0.5 * 0.5 * 0.6, 0.5 * 0.5 * 0.4]), abs=1e-12)
     assert np.isnan(row_correlation(np.ones((1, 3)), drift[:1])[0])
+
+
+def test_strategy_skill_reports_every_seed():
+    """Per strategy: the seed mean and spread of the drift correlation, and each seed's own figure, so a script can
+    compare seeds one by one (for example RL against the pretrained networks)."""
+    from types import SimpleNamespace
+
+    from hrl_sarp.backtest.truth import PlantedDrift, strategy_skill
+
+    dates = np.datetime64("2024-01-01") + np.arange(20).astype("timedelta64[D]")
+    week_ends = np.array([4, 9, 14, 19])
+    sectors = np.array(["A", "B", "C"])
+    drift = np.array([[0.0, 0.0, 0.0], [0.3, -0.1, -0.2], [0.0, 0.2, -0.2], [0.1, 0.0, -0.1]])
+    truth = PlantedDrift(dates, week_ends, drift, sectors)
+    arrays = SimpleNamespace(week_end_index=week_ends, dates=dates, sectors=sectors)
+    rows = np.arange(4, 20)  # the span runs from the first week end; weights are those held after each row
+    equal = np.full(3, 1 / 3)
+
+    def run(sign: float) -> SimpleNamespace:
+        held = np.tile(equal, (len(rows), 1))
+        for w in (0, 1):  # decisions at rows 4 and 9 face the drift of weeks 1 and 2
+            held[week_ends[w] + 1 - rows[0]] = equal + sign * 0.5 * drift[w + 1]
+        return SimpleNamespace(rows=rows, sector_weights=held)
+
+    skill = strategy_skill({"along": [run(1.0), run(-1.0)]}, arrays, truth)["along"]
+    assert skill["drift_corr_seeds"] == pytest.approx([1.0, -1.0])
+    assert skill["drift_corr"] == pytest.approx(0.0, abs=1e-12) and skill["drift_corr_std"] == pytest.approx(1.0)

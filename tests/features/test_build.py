@@ -32,8 +32,20 @@ def build_and_load(path, raw: RawMarket | None = None, **overrides):
 def built(tmp_path_factory):
     path = tmp_path_factory.mktemp("build") / "wh.duckdb"
     raw = make_market()
+    raw.sentiment = daily_sentiment(raw, seed=3)
     summary, arrays, cfg = build_and_load(path, raw)
     return {"path": path, "raw": raw, "summary": summary, "arrays": arrays, "cfg": cfg}
+
+
+def daily_sentiment(raw: RawMarket, seed: int) -> pd.DataFrame:
+    """A sentiment observation per stock sector and price date, uniform in [-1, 1], known the same day."""
+    rng = np.random.default_rng(seed)
+    dates = sorted(raw.prices["date"].unique())
+    sectors = sorted(raw.securities.loc[raw.securities["kind"] == "stock", "sector"].unique())
+    frame = pd.DataFrame([(s, d) for s in sectors for d in dates], columns=["sector", "date"])
+    frame["value"] = rng.uniform(-1.0, 1.0, len(frame))
+    frame["available_at"] = frame["date"]
+    return frame
 
 
 def garbage_after(raw: RawMarket, cutoff: pd.Timestamp, seed: int) -> RawMarket:
@@ -51,8 +63,11 @@ def garbage_after(raw: RawMarket, cutoff: pd.Timestamp, seed: int) -> RawMarket:
     fund = raw.fundamentals.copy()
     late = fund["available_at"] > cutoff
     fund.loc[late, "value"] = rng.uniform(0.01, 100.0, late.sum())
+    sentiment = raw.sentiment.copy()
+    late = (sentiment["date"] > cutoff) | (sentiment["available_at"] > cutoff)
+    sentiment.loc[late, "value"] = rng.uniform(-1.0, 1.0, late.sum())
     return RawMarket(
-        securities=raw.securities, prices=prices, macro=macro, fundamentals=fund, sentiment=raw.sentiment,
+        securities=raw.securities, prices=prices, macro=macro, fundamentals=fund, sentiment=sentiment,
         events=raw.events,
     )  # fmt: skip
 
@@ -168,7 +183,8 @@ def test_lookahead_garbage_after_t_changes_nothing_at_or_before_t(built, tmp_pat
     assert dirty.build_id != clean.build_id
     upto = slice(0, cut + 1)
     for name in ("stock_features", "macro", "close", "open", "stock_returns", "sector_returns",
-                 "sector_returns_cap", "benchmark_returns", "regime_labels", "tradable"):  # fmt: skip
+                 "sector_returns_cap", "benchmark_returns", "regime_labels", "tradable",
+                 "sector_features"):  # fmt: skip
         np.testing.assert_allclose(
             getattr(dirty, name)[upto].astype(float), getattr(clean, name)[upto].astype(float), rtol=0, atol=1e-12,
             err_msg=name,
@@ -177,6 +193,7 @@ def test_lookahead_garbage_after_t_changes_nothing_at_or_before_t(built, tmp_pat
     np.testing.assert_allclose(adv_dirty, adv_clean, rtol=1e-12, equal_nan=True)
     # the garbage is visible after t, so the comparison is not vacuous
     assert not np.allclose(dirty.stock_features[cut + 1 :], clean.stock_features[cut + 1 :])
+    assert not np.allclose(dirty.sector_features[cut + 1 :], clean.sector_features[cut + 1 :])
 
 
 def test_fundamental_is_invisible_before_available_at(tmp_path):
@@ -266,3 +283,54 @@ def test_files_source_close_only_through_ingestion(tmp_path, files_folder):
     assert report["macro_features"]["india_vix"]["status"] == "neutral"
     assert set(report["missing_macro_series"]) >= {"india_vix", "fii_flow"}
     assert np.isfinite(a.stock_features).all() and a.tradable.all()
+
+
+def sentiment_rows(dates: pd.DatetimeIndex, sector: str, rows: list[int], values: list[float],
+                   known: list[int] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Sentiment observations of ``sector`` dated ``dates[rows]``, known at ``dates[known]`` (default: same day)."""
+    known = rows if known is None else known
+    return pd.DataFrame(
+        {"sector": sector, "date": dates[rows], "value": values, "available_at": dates[known]}
+    )  # fmt: skip
+
+
+def test_sector_sentiment_is_a_point_in_time_trailing_mean(tmp_path):
+    """sentiment_1w at t: the mean of the observations that became known over the last 5 sessions through t; an
+    observation published late counts from its available_at; no observation in the window -> neutral 0."""
+    from hrl_sarp.features.spec import SENTIMENT_WINDOW_DAYS
+
+    raw = make_market(churn=False)
+    dates = pd.DatetimeIndex(sorted(raw.prices["date"].unique()))
+    sector = str(sorted(raw.securities.loc[raw.securities["kind"] == "stock", "sector"].unique())[0])
+    w = 100  # a row after the warm-up
+    raw.sentiment = pd.concat(
+        [
+            sentiment_rows(dates, sector, [w, w + 2], [0.4, -0.2]),
+            sentiment_rows(dates, sector, [w + 20], [0.9], known=[w + 30]),  # published 10 sessions late
+        ],
+        ignore_index=True,
+    )
+    summary, a, cfg = build_and_load(tmp_path / "wh.duckdb", raw)
+    assert a.sector_feature_names == ("sentiment_1w",)
+    s = list(a.sectors).index(sector)
+    value = a.sector_features[:, s, 0]
+    r = w - cfg.features.warmup_days  # row of dates[w] in the build
+    assert value[r - 1] == 0.0 and value[r] == pytest.approx(0.4) and value[r + 1] == pytest.approx(0.4)
+    assert value[r + 2] == pytest.approx(0.1)  # mean of 0.4 and -0.2
+    assert value[r + SENTIMENT_WINDOW_DAYS] == pytest.approx(-0.2)  # 0.4 left the window
+    assert value[r + SENTIMENT_WINDOW_DAYS + 2] == 0.0  # nothing known in the window: neutral
+    late = r + 20
+    assert (value[late : late + 10] == 0.0).all() and value[late + 10] == pytest.approx(0.9)  # not before it was known
+    others = np.delete(a.sector_features[..., 0], s, axis=1)
+    assert (others == 0.0).all()
+    entry = json.loads(Path(summary.coverage_path).read_text())["sector_features"]["sentiment_1w"]
+    assert entry["status"] == "partial" and 0.9 < entry["neutral_share"] < 1.0
+
+
+def test_no_sentiment_is_neutral_and_reported(tmp_path):
+    summary, a, _ = build_and_load(tmp_path / "wh.duckdb", make_market(churn=False))
+    assert a.sector_features.shape == (a.n_dates, a.n_sectors, 1) and (a.sector_features == 0.0).all()
+    report = json.loads(Path(summary.coverage_path).read_text())
+    assert report["sector_features"]["sentiment_1w"]["status"] == "neutral"
+    assert report["sector_features"]["sentiment_1w"]["missing_sources"] == ["sentiment"]
+    assert any("no sector sentiment" in note for note in report["notes"])

@@ -45,7 +45,7 @@ def make_hierarchy(cfg: Config, seed: int = 0) -> Hierarchy:
     embeddings = sector_embeddings_from(arrays)
     inputs = make_inputs(arrays, embeddings.astype(float), cfg)
     torch.manual_seed(seed)
-    dim = inputs.embeddings.shape[2]  # 0 when the config keeps the macro agent off the embeddings
+    dim = inputs.macro_inputs.shape[2]  # 0 when the config keeps the macro agent off the embeddings
     macro_kwargs = dict(n_macro=arrays.macro.shape[1], n_sectors=arrays.n_sectors, embedding_dim=dim,
                         hidden_dim=16, sector_id_dim=4, dropout=0.0)  # fmt: skip
     layout = MacroObsLayout(macro_kwargs["n_macro"], arrays.n_sectors, dim)

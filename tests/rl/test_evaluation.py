@@ -45,7 +45,7 @@ def test_eval_callback_sharpe_equals_hand_computation(arrays, cfg):
     rollout = h.evaluator.rollout(actor, rule)
     np.testing.assert_allclose(rollout.returns, expected_returns, rtol=1e-12, atol=1e-15)
 
-    env = MacroEnv(arrays, cfg, h.inputs.embeddings, rule, h.inputs.train_range, h.market)
+    env = MacroEnv(arrays, cfg, h.inputs.macro_inputs, rule, h.inputs.train_range, h.market)
     model = PPO("MlpPolicy", env, n_steps=16, batch_size=16, seed=0, device="cpu")
     model.set_logger(Logger(None, []))
     callback = ValidationSharpeCallback(lambda m: h.evaluator.sharpe(actor, rule), eval_every=8)
@@ -59,7 +59,7 @@ def test_eval_callback_sharpe_equals_hand_computation(arrays, cfg):
 def test_callback_keeps_the_best_policy(arrays, cfg):
     h = make_hierarchy(cfg)
     rule = WithinSectorRule(h.market)
-    env = MacroEnv(arrays, cfg, h.inputs.embeddings, rule, h.inputs.train_range, h.market)
+    env = MacroEnv(arrays, cfg, h.inputs.macro_inputs, rule, h.inputs.train_range, h.market)
     model = PPO("MlpPolicy", env, n_steps=16, batch_size=16, seed=0, device="cpu")
     model.set_logger(Logger(None, []))
     values = iter([0.5, 1.5, 0.7])

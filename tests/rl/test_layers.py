@@ -50,7 +50,7 @@ def test_policy_layer_rebalances_on_schedule(arrays, cfg):
 
 def test_goal_schedule_is_held_within_weeks(arrays, cfg):
     h = make_hierarchy(cfg)
-    schedule = macro_goal_schedule(lambda obs: np.tanh(obs[:7]), arrays, h.inputs.embeddings, cfg, h.market.tradable)
+    schedule = macro_goal_schedule(lambda obs: np.tanh(obs[:7]), arrays, h.inputs.macro_inputs, cfg, h.market.tradable)
     weeks = arrays.week_end_index
     for a, b in zip(weeks[:-1], weeks[1:], strict=True):
         block = schedule.sector_weights[a:b]

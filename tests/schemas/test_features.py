@@ -80,3 +80,20 @@ def test_bollinger_bound_is_the_theoretical_one():
     frame.loc[0, "bb_position"] = 0.5 + np.sqrt(19) / 4 + 1e-6
     with pytest.raises(FeatureValidationError, match="bb_position"):
         validate_feature_frame("stock_features", frame)
+
+
+def test_sector_tables_share_their_key_check_and_sentiment_is_bounded():
+    dates = pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02"])
+    features = pd.DataFrame({"date": dates, "sector": ["A", "B", "A"], "sentiment_1w": [0.1, -1.0, 1.0]})
+    validate_feature_frame("sector_features", features)
+    bad = features.assign(sentiment_1w=[0.1, -1.2, np.nan])
+    with pytest.raises(FeatureValidationError) as err:
+        validate_feature_frame("sector_features", bad)
+    assert "'sentiment_1w' failed check 'greater_than_or_equal_to(-1.0)'" in str(err.value)
+    assert "'sentiment_1w' failed check 'not_nullable'" in str(err.value)
+    returns = pd.DataFrame(
+        {"date": dates[[0, 0]], "sector": ["A", "A"], "equal_weighted": [0.01, 0.02], "cap_weighted": [0.01, 0.02],
+         "n_stocks": np.array([2, 2], dtype=np.int32)}
+    )  # fmt: skip
+    with pytest.raises(FeatureValidationError, match=r"unique_key\(date, sector\)"):
+        validate_feature_frame("sector_returns", returns)
