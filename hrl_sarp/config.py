@@ -368,7 +368,9 @@ class RlConfig(_Model):
     macro_tilt_init: float = Field(
         0.5, ge=0, le=1, description="PPO starts from the Phase 1 sector logits times this (shrunk pretrained tilts)"
     )
-    micro_timesteps: int = Field(20000, ge=1, description="Phase 4 micro (daily) steps")
+    micro_timesteps: int = Field(
+        20000, ge=1, description="Phase 4 micro environment steps (decisions; each holds rl.micro_rebalance_days)"
+    )
     micro_learning_rate: float = Field(1e-5, gt=0)
     micro_batch_size: int = Field(128, ge=1)
     micro_buffer_size: int = Field(100_000, ge=100)
@@ -378,6 +380,11 @@ class RlConfig(_Model):
     micro_action_noise: float = Field(0.1, ge=0, description="Std of the Gaussian exploration noise on logits")
     micro_actor_warmup_steps: int = Field(
         1000, ge=0, description="Steps during which only the critics learn (the pretrained actor is held)"
+    )
+    micro_her: bool = Field(
+        False,
+        description="Phase 4/5 relabel micro goals with HER (off by default: no validation gain in the ablation, "
+        "docs/rl.md)",
     )
     her_n_sampled_goal: int = Field(4, ge=1)
     micro_goal_matching: bool = Field(

@@ -75,3 +75,11 @@ def within_sector_weights(
     counts = np.bincount(sector_of, weights=tradable.astype(np.float64), minlength=n_sectors)
     per_name = np.divide(sector_weights, counts, out=np.zeros(n_sectors), where=counts > 0)
     return np.where(tradable, per_name[sector_of], 0.0)
+
+
+def goal_matched(proposal: np.ndarray, goal: np.ndarray, sector_of: np.ndarray) -> np.ndarray:
+    """Rescale stock weights (N,) so each sector holds its goal weight (S,); sectors the proposal leaves empty
+    stay empty (their goal weight goes to cash)."""
+    sector = np.bincount(sector_of, weights=proposal, minlength=len(goal))
+    scale = np.divide(goal, sector, out=np.zeros_like(goal, dtype=np.float64), where=sector > 0)
+    return proposal * scale[sector_of]

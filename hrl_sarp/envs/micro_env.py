@@ -1,4 +1,22 @@
-"""MicroEnv: the daily, goal-conditioned stock-picking environment (TD3 + HER).
+"""MicroEnv: the goal-conditioned stock-picking environment (TD3 + HER).
+
+Two problems, by ``rewards.mode``:
+
+- ``attributed`` (default): the problem the micro agent serves when deployed. A decision at row t turns the stock
+  logits into a proposal (masked softmax over the names tradable at t), rescales it so each sector holds the goal's
+  weight (``rl.micro_goal_matching``), executes it and holds it for ``rl.micro_rebalance_days`` sessions; random
+  episode starts are moved to the next week end, where the frozen macro's goal changes. Reward::
+
+      goal @ R_active - cost caused
+
+  with ``R_active`` (S,) the return over the held sessions of the chosen names inside each sector (the proposal
+  normalised within the sector) minus the sector's equal weight over its tradable names
+  (:func:`~hrl_sarp.envs.rewards.within_sector_active`), and the cost caused the cost rate times the turnover of
+  the chosen target minus that of the goal-matched equal-weight target from the same holdings. Relabelling a goal
+  (HER) asks what the same picks would have earned under another allocation: ``g @ R_active``, exact up to the
+  cost term, which stays the executed one (``info["sector_active"]``, ``info["goal_free_reward"]``). Components
+  in ``info``: ``r_active``, ``r_cost``.
+- ``seed``: the seed's daily problem described below (no goal matching, one decision per session).
 
 Observation (Dict):
 - ``observation`` (D,) float32 = [stock features at t, padded to N_max x F | current weights (N_max) |
@@ -12,7 +30,7 @@ Observation (Dict):
 Action: Box(-1, 1, (N_max,)) stock logits; times ``env.logit_scale``, masked softmax over the names tradable at t
 (padding and untradable names get 0), then the simulator's risk pipeline (caps, min cash, CVaR, drawdown gate).
 
-Reward of a step decided at t and realised at the close of t+1 (weights from ``rewards`` config)::
+Seed reward of a step decided at t and realised at the close of t+1 (weights from ``rewards`` config)::
 
     micro_mix.micro * R_micro + micro_mix.portfolio * R_portfolio + micro_mix.value * R_value
 
@@ -35,10 +53,11 @@ from gymnasium import spaces
 
 from hrl_sarp.config import Config
 from hrl_sarp.domain import REGIMES
-from hrl_sarp.envs.goals import ConstantGoal, GoalProvider
-from hrl_sarp.envs.rewards import cosine_similarity
+from hrl_sarp.envs.goals import ConstantGoal, GoalProvider, goal_matched
+from hrl_sarp.envs.rewards import cosine_similarity, within_sector_active
 from hrl_sarp.envs.risk import cvar_tail_count
 from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
+from hrl_sarp.envs.weights import masked_softmax
 from hrl_sarp.errors import HrlSarpError
 from hrl_sarp.features.arrays import FeatureArrays
 
@@ -153,6 +172,14 @@ class MicroEnv(gym.Env):
         self._regime = 0
         self._steps = 0
         self.executed_weights = np.zeros(n)
+        # attributed mode: the deployed problem (goal-matched, one decision per rl.micro_rebalance_days sessions
+        # from a week end), rewarded by the chosen names' active return inside their sectors
+        self.attributed = rew.mode == "attributed"
+        self.rebalance_days = config.rl.micro_rebalance_days if self.attributed else 1
+        self.goal_matching = self.attributed and config.rl.micro_goal_matching
+        self._cost_rate = 0.5 * (self.sim.cost_model.buy_rate + self.sim.cost_model.sell_rate)
+        self._log_growth = np.vstack([np.zeros((1, n)), np.cumsum(np.log1p(self.market.returns), axis=0)])
+        self._week_ends = np.asarray(arrays.week_end_index, dtype=np.int64)
 
     # ----------------------------------------------------------------------------------------------------------
     def _set_goal(self, t: int) -> None:
@@ -179,6 +206,10 @@ class MicroEnv(gym.Env):
         else:
             latest = max(self.first, self.last - self.episode_days)
             start = int(self.np_random.integers(self.first, latest + 1))
+            if self.attributed:  # decisions start at a week end, as deployed (the next one, if inside the range)
+                k = int(np.searchsorted(self._week_ends, start))
+                if k < len(self._week_ends) and self._week_ends[k] < self.last:
+                    start = int(self._week_ends[k])
         if not self.first <= start < self.last:
             raise HrlSarpError(f"episode start {start} outside [{self.first}, {self.last})")
         self.sim.reset(start)
@@ -190,6 +221,8 @@ class MicroEnv(gym.Env):
         return self._observe(), {"t": start}
 
     def step(self, action: np.ndarray):
+        if self.attributed:
+            return self._step_attributed(action)
         sim = self.sim
         t = sim.t
         # softmax numerators over the tradable names; the simulator masks, normalises and projects (hot path)
@@ -242,6 +275,61 @@ class MicroEnv(gym.Env):
             self._set_goal(sim.t)
         return self._observe_after(desired if truncated else None), reward, False, truncated, info
 
+    def _step_attributed(self, action: np.ndarray):
+        """One decision held for ``rebalance_days`` sessions: the stock proposal, rescaled to the goal's sector
+        weights (goal matching), is executed and then held; reward ``goal @ R_active - cost caused``."""
+        sim = self.sim
+        t = sim.t
+        tradable = self.market.tradable[t]
+        proposal = masked_softmax(self.logit_scale * np.asarray(action[: self.n_stocks], dtype=np.float64), tradable)
+        goal = self._goal.astype(np.float64)
+        equal = masked_softmax(np.zeros(self.n_stocks), tradable)
+        if self.goal_matching:
+            target, benchmark = (
+                goal_matched(proposal, goal, self._sector_of),
+                goal_matched(equal, goal, self._sector_of),
+            )
+        else:
+            target, benchmark = proposal, equal
+        before = sim.weights.copy()
+        res = sim.step(target)
+        chosen = np.bincount(self._sector_of, weights=sim.proposed, minlength=self.n_sectors)
+        total = float(chosen.sum())
+        if total > 0:  # else nothing was tradable: the previous achieved goal stands
+            self._achieved = np.multiply(chosen, 1.0 / total, dtype=np.float32)
+        growth, cost, gated = 1.0 + res.ret, res.cost, res.gated
+        for _ in range(1, self.rebalance_days):
+            if sim.t >= self.last:
+                break
+            held = sim.step(None)
+            growth *= 1.0 + held.ret
+            cost += held.cost
+            gated = gated or held.gated
+        period = np.expm1(self._log_growth[sim.t + 1] - self._log_growth[t + 1])  # rows t+1 .. the step's end
+        active = within_sector_active(proposal, tradable, self._sector_of, period, self.n_sectors)
+        caused = self._cost_rate * float(np.abs(target - before).sum() - np.abs(benchmark - before).sum())
+        self.executed_weights = sim.weights
+        info = {
+            "t": t,
+            "goal_free_reward": -caused,
+            "sector_active": active,
+            "r_active": float(goal @ active),
+            "r_cost": -caused,
+            "drawdown": sim.drawdown,
+            "nav": sim.nav,
+            "return": growth - 1.0,
+            "cost": cost,
+            "turnover": res.turnover,
+            "gated": gated,
+        }
+        desired = self._goal
+        reward = float(self.compute_reward(self._achieved, desired, info))
+        self._steps += 1
+        truncated = self._steps * self.rebalance_days >= self.episode_days or sim.t >= self.last
+        if not truncated:
+            self._set_goal(sim.t)
+        return self._observe_after(desired if truncated else None), reward, False, truncated, info
+
     def _observe_after(self, desired: np.ndarray | None) -> dict[str, np.ndarray]:
         obs = self._observe()
         if desired is not None:
@@ -250,6 +338,16 @@ class MicroEnv(gym.Env):
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray | float:
         """Reward for (achieved, desired) goals: (S,) or (B, S); ``info`` a dict or a (B,) sequence of step infos."""
+        if self.attributed:  # the same picks under another goal: g @ R_active, same row sums on both paths
+            if isinstance(info, dict):
+                return float((np.asarray(desired_goal, dtype=np.float64) * info["sector_active"]).sum(axis=-1)
+                             + info["goal_free_reward"])  # fmt: skip
+            infos = np.ravel(info)
+            active = np.stack([i["sector_active"] for i in infos]).reshape(*np.shape(desired_goal))
+            goal_free = np.fromiter((i["goal_free_reward"] for i in infos), dtype=np.float64)
+            return (np.asarray(desired_goal, dtype=np.float64) * active).sum(axis=-1) + goal_free.reshape(
+                np.shape(desired_goal)[:-1]
+            )
         # the cosine is rounded to float32 (the goals' dtype) so that the scalar path (dot products) and the batched
         # path (row sums) agree bit for bit
         if isinstance(info, dict):

@@ -69,6 +69,28 @@ def allocation_excess(
     return (active * returns).sum(axis=-1) - cost_rate * np.asarray(turnover)
 
 
+def within_sector_active(
+    proposal: np.ndarray, tradable: np.ndarray, sector_of: np.ndarray, period_returns: np.ndarray, n_sectors: int
+) -> np.ndarray:
+    """R_active per sector (S,): the return over the step of the names chosen inside each sector (the proposal's
+    weights normalised within the sector) minus the equal weight of the sector's tradable names. The micro reward
+    under a goal g is ``g @ R_active`` (a sector the goal does not hold contributes nothing).
+
+    proposal (N,) >= 0 (0 on untradable names); tradable (N,) bool; sector_of (N,) int; period_returns (N,)
+    compounded over the step.
+    """
+    p = np.asarray(proposal, dtype=np.float64)
+    ok = np.asarray(tradable, dtype=np.float64)
+    r = np.where(ok > 0, np.asarray(period_returns, dtype=np.float64), 0.0)
+    p_sum = np.bincount(sector_of, weights=p, minlength=n_sectors)
+    n_ok = np.bincount(sector_of, weights=ok, minlength=n_sectors)
+    chosen = np.divide(np.bincount(sector_of, weights=p * r, minlength=n_sectors), p_sum,
+                       out=np.zeros(n_sectors), where=p_sum > 0)  # fmt: skip
+    equal = np.divide(np.bincount(sector_of, weights=ok * r, minlength=n_sectors), n_ok,
+                      out=np.zeros(n_sectors), where=n_ok > 0)  # fmt: skip
+    return np.where(p_sum > 0, chosen - equal, 0.0)
+
+
 def sharpe_ratio(returns: np.ndarray, std_floor: float):
     """Mean over standard deviation (ddof 0, floored at ``std_floor``) of returns along the last axis, not
     annualised. returns: (..., L)."""

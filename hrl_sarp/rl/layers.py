@@ -17,7 +17,7 @@ import torch
 
 from hrl_sarp.config import Config
 from hrl_sarp.domain import N_REGIMES
-from hrl_sarp.envs.goals import SIDEWAYS, ScheduledGoal
+from hrl_sarp.envs.goals import SIDEWAYS, ScheduledGoal, goal_matched
 from hrl_sarp.envs.macro_env import allocate
 from hrl_sarp.envs.weights import masked_softmax
 from hrl_sarp.features.arrays import FeatureArrays
@@ -109,14 +109,6 @@ class MicroObservation:
             has = np.bincount(self._sector_of, weights=self._tradable[t], minlength=self._n_sectors) > 0
             achieved = (has / max(int(has.sum()), 1)).astype(np.float32)
         return {"observation": observation, "achieved_goal": achieved, "desired_goal": goal.astype(np.float32)}
-
-
-def goal_matched(proposal: np.ndarray, goal: np.ndarray, sector_of: np.ndarray) -> np.ndarray:
-    """Rescale stock weights (N,) so each sector holds its goal weight (S,); sectors the proposal leaves empty
-    stay empty (their goal weight goes to cash)."""
-    sector = np.bincount(sector_of, weights=proposal, minlength=len(goal))
-    scale = np.divide(goal, sector, out=np.zeros_like(goal, dtype=np.float64), where=sector > 0)
-    return proposal * scale[sector_of]
 
 
 class PolicyMicroLayer:

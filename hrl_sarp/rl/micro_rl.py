@@ -39,7 +39,16 @@ class WarmStartTD3(TD3):
 
 
 def micro_curriculum(inputs: RlInputs, cfg: Config, seed: int) -> Curriculum | None:
-    return build_curriculum(inputs.arrays, cfg.rl.curriculum, inputs.train_range, cfg.env.micro_episode_days, seed=seed)
+    """Episode starts: every row leaving room for an episode, or (attributed rewards: the deployed problem) every
+    such week end."""
+    starts = None
+    if cfg.rewards.mode == "attributed":
+        first, last = inputs.train_range
+        weeks = np.asarray(inputs.arrays.week_end_index, dtype=np.int64)
+        starts = weeks[(weeks >= first) & (weeks <= last - cfg.env.micro_episode_days)]
+    return build_curriculum(
+        inputs.arrays, cfg.rl.curriculum, inputs.train_range, cfg.env.micro_episode_days, starts=starts, seed=seed
+    )
 
 
 def micro_vec_env(
@@ -55,8 +64,8 @@ def micro_vec_env(
 
 
 def build_micro_model(venv: Any, cfg: Config, pretrained: dict[str, Any], seed: int) -> WarmStartTD3:
-    """TD3(MicroPolicy) with ``HerReplayBuffer`` (future strategy, ``her_n_sampled_goal``, infos copied so the
-    vectorised ``compute_reward`` sees the goal-free reward), initialised from the Phase 2 payload."""
+    """TD3(MicroPolicy) with ``HerReplayBuffer`` (``rl.micro_her``; future strategy, ``her_n_sampled_goal``, infos
+    copied so the vectorised ``compute_reward`` sees the goal-free reward), initialised from the Phase 2 payload."""
     rl = cfg.rl
     kw = pretrained["kwargs"]
     layout = MicroObsLayout(kw["n_stocks"], kw["n_features"], kw["n_macro"], kw["n_sectors"])
@@ -65,10 +74,12 @@ def build_micro_model(venv: Any, cfg: Config, pretrained: dict[str, Any], seed: 
         MicroPolicy,
         venv,
         policy_kwargs=micro_policy_kwargs(layout, kw["stock_sector"], hidden_dim=kw["hidden_dim"], dropout=0.0),
-        replay_buffer_class=HerReplayBuffer,
+        replay_buffer_class=HerReplayBuffer if rl.micro_her else None,  # None: SB3's DictReplayBuffer
         replay_buffer_kwargs=dict(
             copy_info_dict=True, n_sampled_goal=rl.her_n_sampled_goal, goal_selection_strategy="future"
-        ),
+        )
+        if rl.micro_her
+        else None,
         learning_rate=rl.micro_learning_rate,
         buffer_size=rl.micro_buffer_size,
         learning_starts=warmup_steps(cfg),

@@ -233,7 +233,8 @@ def run_phase(
         h = hierarchy or build_hierarchy(cfg, inputs or load_rl_inputs(cfg))
         arrays = h.inputs.arrays
         tags = {"build_id": arrays.build_id, tracking.SNAPSHOT_TAG: h.inputs.snapshot, "rl_algo": cfg.rl.algo,
-                "curriculum": str(cfg.rl.curriculum.enabled), "gnn_model_version": h.inputs.gnn_model_version}  # fmt: skip
+                "curriculum": str(cfg.rl.curriculum.enabled), "gnn_model_version": h.inputs.gnn_model_version,
+                "seed": cfg.seed}  # fmt: skip
         tags = {k: str(v) for k, v in tags.items() if v is not None}
         with tracking.stage_run(cfg, stage, tags=tags, parent_run_id=parent_run_id) as run:
             run_id = run.info.run_id

@@ -4,17 +4,19 @@ import numpy as np
 import pytest
 from stable_baselines3.common.env_checker import check_env
 
-from hrl_sarp.config import Config, EnvConfig
+from hrl_sarp.config import Config, EnvConfig, RewardConfig
 from hrl_sarp.envs import rewards as rw
 from hrl_sarp.envs.goals import ConstantGoal, ScheduledGoal
 from hrl_sarp.envs.micro_env import MicroEnv
 from hrl_sarp.errors import HrlSarpError
 
-CONFIG = Config()
+DEFAULT = Config()  # attributed rewards: the deployed problem (goal-matched, weekly decisions)
+CONFIG = Config(rewards=RewardConfig(mode="seed"))  # the seed's daily problem and reward mix
 
 
-def test_check_env_passes(arrays):
-    check_env(MicroEnv(arrays, CONFIG))
+@pytest.mark.parametrize("config", [DEFAULT, CONFIG], ids=["attributed", "seed"])
+def test_check_env_passes(arrays, config):
+    check_env(MicroEnv(arrays, config))
 
 
 def test_observation_layout(arrays):
@@ -150,3 +152,81 @@ def test_achieved_goals_stay_allocations_when_the_gate_empties_the_book(arrays):
         if truncated:
             break
     assert gated > 0  # the gate did empty the book on some steps
+
+
+# --- attributed rewards (the default): the problem the micro agent serves --------------------------------------------
+
+
+def test_attributed_steps_are_goal_matched_and_held(make_arrays):
+    arrays = make_arrays(n_stocks=30)  # enough names that the stock cap leaves the sector mix alone
+    goal = np.array([0.34, 0.35, 0.31])  # inside the sector cap
+    env = MicroEnv(arrays, DEFAULT, goal_provider=ConstantGoal(goal))
+    k = DEFAULT.rl.micro_rebalance_days
+    assert env.attributed and env.goal_matching and env.rebalance_days == k == 5
+    env.reset(options={"start": 40})
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        t = env.sim.t
+        # mild logits: no stock cap binds, so the risk pipeline keeps the goal-matched sector mix
+        _, _, _, _, info = env.step(rng.uniform(-0.1, 0.1, arrays.n_stocks).astype(np.float32))
+        assert info["t"] == t and env.sim.t == t + k  # one decision, held k sessions
+        chosen = np.bincount(arrays.stock_sector, weights=env.sim.proposed, minlength=3)
+        np.testing.assert_allclose(chosen / chosen.sum(), goal, atol=1e-9)  # every sector holds its goal weight
+    starts = [env.reset(seed=seed)[1]["t"] for seed in range(6)]
+    assert set(starts) <= set(arrays.week_end_index.tolist())  # random starts at week ends, as deployed
+
+
+def test_attributed_reward_is_the_active_return_of_the_picks_under_the_goal(arrays):
+    """By hand: g @ (return of the chosen names inside each sector - the sector's equal weight) - cost caused. A
+    known-good pick (each sector's best name over the held sessions) earns more than equal weights (reward 0 before
+    costs), and a different action changes the reward."""
+    goal = np.array([0.5, 0.3, 0.2])
+    env = MicroEnv(arrays, DEFAULT, goal_provider=ConstantGoal(goal))
+    k, n, start = env.rebalance_days, arrays.n_stocks, 40
+    period = np.prod(1.0 + env.market.returns[start + 1 : start + k + 1], axis=0) - 1.0  # rows t+1 .. t+k
+
+    def reward_of(action: np.ndarray) -> tuple[float, dict]:
+        env.reset(options={"start": start})
+        _, reward, _, _, info = env.step(action.astype(np.float32))
+        return reward, info
+
+    equal, info_eq = reward_of(np.zeros(n))
+    np.testing.assert_allclose(info_eq["sector_active"], 0.0, atol=1e-15)
+    assert equal == pytest.approx(info_eq["r_cost"]) and info_eq["r_cost"] == pytest.approx(0.0, abs=1e-15)
+    best = np.full(n, -1.0)
+    for s in range(3):
+        members = np.flatnonzero(arrays.stock_sector == s)
+        best[members[np.argmax(period[members])]] = 1.0
+    good, info = reward_of(best)
+    p = np.exp(DEFAULT.env.logit_scale * best)
+    by_hand = 0.0
+    for s in range(3):
+        m = arrays.stock_sector == s
+        by_hand += goal[s] * ((p[m] / p[m].sum()) @ period[m] - period[m].mean())
+    assert info["r_active"] == pytest.approx(by_hand, rel=1e-7)  # compounding via logs vs products
+    assert good == pytest.approx(by_hand + info["r_cost"], rel=1e-7)
+    assert good > equal and info["r_active"] > 0
+    worst, _ = reward_of(-best)
+    assert worst < good
+
+
+def test_attributed_compute_reward_relabels_with_the_same_picks(arrays):
+    """HER: a relabelled goal g earns g @ R_active of the same step (batched == scalar bit for bit), and the
+    achieved goals it relabels with are real allocations (sum 1), never all cash."""
+    rng = np.random.default_rng(5)
+    goals = rng.dirichlet(np.ones(3), size=arrays.n_dates)
+    env = MicroEnv(arrays, DEFAULT, goal_provider=ScheduledGoal(goals, np.zeros(arrays.n_dates, int)))
+    env.reset(options={"start": 30})
+    infos, achieved = [], []
+    for _ in range(4):
+        obs, _, _, _, info = env.step(rng.uniform(-1, 1, arrays.n_stocks).astype(np.float32))
+        infos.append(info)
+        achieved.append(obs["achieved_goal"])
+        assert obs["achieved_goal"].sum() == pytest.approx(1.0, abs=1e-6)
+    relabelled = np.array(achieved, dtype=np.float32)[::-1]
+    batch = env.compute_reward(np.array(achieved), relabelled, np.array(infos))
+    single = [env.compute_reward(achieved[i], relabelled[i], infos[i]) for i in range(4)]
+    np.testing.assert_array_equal(batch, single)
+    for i in range(4):
+        expected = float(relabelled[i].astype(np.float64) @ infos[i]["sector_active"]) + infos[i]["goal_free_reward"]
+        assert batch[i] == pytest.approx(expected, rel=1e-12, abs=1e-15)

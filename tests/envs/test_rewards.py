@@ -61,3 +61,18 @@ def test_regime_reward_and_mix():
     assert total == pytest.approx(0.4 + 0.6 + 0.06 - 0.1, abs=1e-15)
     with pytest.raises(KeyError):
         R.mix_rewards({"macro": 1.0}, {"macro": 0.4, "value": 0.1})
+
+
+def test_within_sector_active_is_the_picks_return_over_the_sectors_equal_weight():
+    sector_of = np.array([0, 0, 0, 1, 1, 2])
+    tradable = np.array([True, True, False, True, True, True])
+    returns = np.array([0.02, -0.01, 0.50, 0.03, 0.01, -0.02])  # the untradable name's return never counts
+    proposal = np.array([0.3, 0.1, 0.0, 0.0, 0.2, 0.4])
+    active = R.within_sector_active(proposal, tradable, sector_of, returns, 4)
+    np.testing.assert_allclose(
+        active,
+        [0.75 * 0.02 + 0.25 * -0.01 - 0.005, 0.01 - 0.02, 0.0, 0.0],  # sector 2: one name = its equal weight
+        atol=1e-15,
+    )
+    np.testing.assert_allclose(R.within_sector_active(tradable / 5.0, tradable, sector_of, returns, 4), 0.0,
+                               atol=1e-15)  # fmt: skip

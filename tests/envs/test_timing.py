@@ -3,8 +3,9 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
-from hrl_sarp.config import Config
+from hrl_sarp.config import Config, RewardConfig
 from hrl_sarp.envs.macro_env import MacroEnv
 from hrl_sarp.envs.micro_env import MicroEnv
 
@@ -43,15 +44,18 @@ def _policy(obs_vector: np.ndarray, size: int) -> np.ndarray:
     return np.tanh(np.sin(x * 3.0 + np.arange(size))).astype(np.float32)
 
 
-def test_micro_env_ignores_data_after_t(make_arrays):
+@pytest.mark.parametrize("mode", ["seed", "attributed"])
+def test_micro_env_ignores_data_after_t(make_arrays, mode):
     a = make_arrays(n_dates=120, n_stocks=9, n_sectors=3)
     b = _garbage_after(a, T_STAR)
+    config = Config(rewards=RewardConfig(mode=mode))
+    k = config.rl.micro_rebalance_days if mode == "attributed" else 1  # sessions a decision is held
     runs = []
     for arrays in (a, b):
-        env = MicroEnv(arrays, Config())
+        env = MicroEnv(arrays, config)
         obs, _ = env.reset(options={"start": 50})
         log = []
-        for _ in range(40):
+        for _ in range(40 // k):
             t = env.sim.t
             action = _policy(obs["observation"], 9)
             obs_t = {k: v.copy() for k, v in obs.items()}
@@ -64,10 +68,10 @@ def test_micro_env_ignores_data_after_t(make_arrays):
             for key in obs_a:
                 np.testing.assert_array_equal(obs_a[key], obs_b[key])
             np.testing.assert_array_equal(act_a, act_b)
-        if t + 1 <= T_STAR:  # the reward of a decision at t is realised at the close of t+1
+        if t + k <= T_STAR:  # the reward of a decision at t is realised at the close of t+k
             assert r_a == r_b and nav_a == nav_b
             compared += 1
-    assert compared == T_STAR - 50
+    assert compared == len([t for t in range(50, T_STAR + 1, k) if t + k <= T_STAR])
     assert runs[0][-1][3] != runs[1][-1][3]  # the garbage does matter after t
 
 

@@ -48,3 +48,24 @@ def test_recurrent_ppo_is_selectable():
         out = train_phase(h, 3)
     assert type(h.macro_model).__name__ == "RecurrentPPO"
     assert np.isfinite(out["best_val_sharpe"])
+
+
+def test_her_is_a_switch_and_its_relabelled_goals_are_allocations():
+    """rl.micro_her: HER relabels micro goals with the sector mixes the agent executed (real allocations: every
+    sampled goal sums to 1, none is all cash); off, Phase 4 trains on a plain dict replay buffer."""
+    from stable_baselines3.common.buffers import DictReplayBuffer
+    from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
+
+    for her, buffer_class in ((True, HerReplayBuffer), (False, DictReplayBuffer)):
+        cfg = small_config(micro_her=her)
+        h = make_hierarchy(cfg, seed=2)
+        with single_thread():
+            train_phase(h, 3)
+            train_phase(h, 4)
+        buffer = h.micro_model.replay_buffer
+        assert type(buffer) is buffer_class
+        if her:
+            sample = buffer.sample(256)
+            goals = sample.observations["desired_goal"].numpy()
+            np.testing.assert_allclose(goals.sum(axis=1), 1.0, atol=1e-5)
+            assert (goals.max(axis=1) > 0).all()

@@ -1,8 +1,8 @@
 import numpy as np
 
-from hrl_sarp.envs.goals import ConstantGoal
+from hrl_sarp.envs.goals import ConstantGoal, goal_matched
 from hrl_sarp.envs.micro_env import MicroEnv
-from hrl_sarp.rl.layers import MicroObservation, PolicyMicroLayer, goal_matched, macro_goal_schedule
+from hrl_sarp.rl.layers import MicroObservation, PolicyMicroLayer, macro_goal_schedule
 from tests.rl.conftest import fixed_actor, make_hierarchy
 
 
