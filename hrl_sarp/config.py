@@ -274,6 +274,15 @@ class PretrainConfig(_Model):
     goal_concentration: float = Field(1.0, gt=0, description="Phase 2: Dirichlet concentration of sampled goals")
     output_dir: str = Field("artifacts/models", description="Checkpoint folder (relative to the repository root)")
 
+    @model_validator(mode="after")
+    def _sector_paths_learn(self) -> PretrainConfig:
+        if self.macro_linear_start == "zero" and self.allocation_weight == 0:
+            raise ValueError(
+                "macro_linear_start 'zero' with allocation_weight 0 trains nothing of the sector scores (a uniform "
+                "allocator): set allocation_weight > 0 or macro_linear_start 'ridge'"
+            )
+        return self
+
 
 class TrackingConfig(_Model):
     uri: str | None = Field(None, description="MLflow tracking URI; default sqlite under mlruns/; env overrides")

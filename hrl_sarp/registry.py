@@ -13,7 +13,8 @@ feature build). For each date it uses the last session on or before it and retur
 
 Aliases (MLflow 3 has no stages): a newly registered version becomes ``champion`` only when its validation Sharpe
 beats the current champion's — both measured on the new version's validation rows when the champion fits the same
-feature build, else against the champion's recorded ``val_sharpe`` tag; otherwise it becomes ``challenger``.
+feature build, else against the champion's recorded ``val_sharpe`` tag; otherwise it becomes ``challenger``. A
+champion this code cannot load at all is replaced (it could not serve a rebalance).
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ def val_rows(system: Any, arrays: Any) -> tuple[int, int]:
 
 def _champion_score(champion: Any, new_system: Any, inputs: tuple[Any, np.ndarray] | None) -> float | None:
     """The champion's validation Sharpe on the new system's validation rows when it fits the same build, else its
-    recorded ``val_sharpe`` tag (None when it has neither)."""
+    recorded ``val_sharpe`` tag (None when it has neither). With ``inputs``, a champion this code cannot load at
+    all (its networks written by an older version: torch and SB3 refuse the state dict; or its files are gone)
+    scores None: it could not serve a rebalance, so the new system replaces it."""
     if inputs is not None:
         import mlflow
         from mlflow.exceptions import MlflowException
@@ -187,17 +190,17 @@ def _champion_score(champion: Any, new_system: Any, inputs: tuple[Any, np.ndarra
         try:
             model = mlflow.pyfunc.load_model(f"models:/{champion.name}/{champion.version}")
             system = model.unwrap_python_model().system
-            arrays, embeddings = inputs
-            return validation_sharpe(system, arrays, embeddings, val_rows(new_system, arrays))
-        # a champion that cannot be loaded or scored here (also one whose networks an older version of this code
-        # wrote: torch and SB3 raise RuntimeError / ValueError / KeyError on a state dict that does not fit)
-        except (HrlSarpError, OSError, MlflowException, RuntimeError, ValueError, KeyError) as exc:
+        except (OSError, MlflowException, RuntimeError, ValueError, KeyError) as exc:
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             logging.getLogger(__name__).warning(
-                "champion v%s cannot be scored on this build (%s); comparing with its recorded val_sharpe",
-                champion.version,
-                reason,
+                "champion v%s cannot be loaded by this code (%s): the new version replaces it", champion.version, reason
             )
+            return None
+        arrays, embeddings = inputs
+        try:
+            return validation_sharpe(system, arrays, embeddings, val_rows(new_system, arrays))
+        except HrlSarpError:  # it does not fit this feature build: compare with what it recorded on its own
+            pass
     tag = (champion.tags or {}).get("val_sharpe")
     return None if tag in (None, "", "None") else float(tag)
 

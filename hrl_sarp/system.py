@@ -142,6 +142,9 @@ class TrainedSystem:
             problems.append("stock features differ")
         if list(arrays.macro_names) != meta["macro_names"]:
             problems.append("macro features differ")
+        seen = meta.get("sector_feature_names")  # absent in folders written before sector features existed
+        if seen is not None and _sector_features_seen(self.cfg, arrays) != seen:
+            problems.append(f"sector features differ ({_sector_features_seen(self.cfg, arrays)} != {seen})")
         if embeddings.shape[2] != meta["embedding_dim"]:
             problems.append(f"embedding size {embeddings.shape[2]} != {meta['embedding_dim']}")
         if problems:
@@ -221,6 +224,10 @@ def load_system_inputs(warehouse: str | Path, build_id: str | None = None) -> tu
     return arrays, align_embeddings(arrays, np.asarray(week_dates), np.asarray(emb)), str(version)
 
 
+def _sector_features_seen(cfg: Config, arrays: FeatureArrays) -> list[str]:
+    return list(arrays.sector_feature_names) if cfg.env.macro_sector_features else []
+
+
 def write_system(
     folder: str | Path,
     cfg: Config,
@@ -266,6 +273,8 @@ def write_system(
         "symbols": [str(s) for s in arrays.symbols],
         "stock_feature_names": list(arrays.stock_feature_names),
         "macro_names": list(arrays.macro_names),
+        # what the macro agent reads beside each sector's embedding (rl.inputs.macro_sector_inputs)
+        "sector_feature_names": _sector_features_seen(cfg, arrays),
         "embedding_dim": int(embedding_dim),
         "train_first_date": str(dates[train_range[0]]) if train_range else None,
         "train_last_date": str(dates[train_range[1]]) if train_range else None,

@@ -67,6 +67,13 @@ def test_misfit_build_is_a_one_line_error(built):
     with pytest.raises(TrainedSystemError, match="symbols differ") as info:
         system.target_weights(arrays, h.inputs.embeddings, 10)
     assert "\n" not in str(info.value) and "retrain" in str(info.value)
+    # the same width of sector block from other sector features: named, not silently read as something else
+    t = h.inputs.arrays.n_dates
+    other = dataclasses.replace(
+        h.inputs.arrays, sector_features=np.zeros((t, h.inputs.arrays.n_sectors, 1)), sector_feature_names=("news",)
+    )
+    with pytest.raises(TrainedSystemError, match=r"sector features differ \(\['news'\] != \[\]\)"):
+        system.target_weights(other, h.inputs.embeddings, 10)
 
 
 def test_validation_scores_the_backtests_decision_path(built):

@@ -4,15 +4,17 @@ Two problems, by ``rewards.mode``:
 
 - ``attributed`` (default): the problem the micro agent serves when deployed. A decision at row t turns the stock
   logits into a proposal (masked softmax over the names tradable at t), rescales it so each sector holds the goal's
-  weight (``rl.micro_goal_matching``), executes it and holds it for ``rl.micro_rebalance_days`` sessions; random
-  episode starts are moved to the next week end, where the frozen macro's goal changes. Reward::
+  weight (``rl.micro_goal_matching``), executes it and holds it for ``rl.micro_rebalance_days`` sessions, cut at
+  the next week end (short weeks), so decisions stay on the deployed calendar; random episode starts are moved to
+  the next week end, where the frozen macro's goal changes. Reward::
 
       goal @ R_active - cost caused
 
-  with ``R_active`` (S,) the return over the held sessions of the chosen names inside each sector (the proposal
-  normalised within the sector) minus the sector's equal weight over its tradable names
+  with ``R_active`` (S,) the return over the held sessions of the executed names inside each sector (the weights
+  after the risk pipeline, normalised within the sector) minus the sector's equal weight over its tradable names
   (:func:`~hrl_sarp.envs.rewards.within_sector_active`), and the cost caused the cost rate times the turnover of
-  the chosen target minus that of the goal-matched equal-weight target from the same holdings. Relabelling a goal
+  the executed weights minus that of the goal-matched equal-weight target, executed through the same risk
+  pipeline, from the same holdings. Relabelling a goal
   (HER) asks what the same picks would have earned under another allocation: ``g @ R_active``, exact up to the
   cost term, which stays the executed one (``info["sector_active"]``, ``info["goal_free_reward"]``). Components
   in ``info``: ``r_active``, ``r_cost``.
@@ -171,6 +173,7 @@ class MicroEnv(gym.Env):
         self._goal = np.zeros(self.n_sectors, dtype=np.float32)
         self._regime = 0
         self._steps = 0
+        self._start = 0
         self.executed_weights = np.zeros(n)
         # attributed mode: the deployed problem (goal-matched, one decision per rl.micro_rebalance_days sessions
         # from a week end), rewarded by the chosen names' active return inside their sectors
@@ -213,6 +216,7 @@ class MicroEnv(gym.Env):
         if not self.first <= start < self.last:
             raise HrlSarpError(f"episode start {start} outside [{self.first}, {self.last})")
         self.sim.reset(start)
+        self._start = start
         self._history = [0.0] * self._port_days
         has = np.bincount(self._sector_of, weights=self.market.tradable[start], minlength=self.n_sectors) > 0
         self._achieved = (has / max(int(has.sum()), 1)).astype(np.float32)
@@ -292,13 +296,15 @@ class MicroEnv(gym.Env):
         else:
             target, benchmark = proposal, equal
         before = sim.weights.copy()
+        benchmark = sim.risk_adjust(benchmark, t)[0]  # the equal-weight choice as the risk pipeline would execute it
         res = sim.step(target)
-        chosen = np.bincount(self._sector_of, weights=sim.proposed, minlength=self.n_sectors)
+        executed = sim.proposed  # after the risk pipeline (caps, CVaR), before the drawdown rule
+        chosen = np.bincount(self._sector_of, weights=executed, minlength=self.n_sectors)
         total = float(chosen.sum())
         if total > 0:  # else nothing was tradable: the previous achieved goal stands
             self._achieved = np.multiply(chosen, 1.0 / total, dtype=np.float32)
         growth, cost, gated = 1.0 + res.ret, res.cost, res.gated
-        for _ in range(1, self.rebalance_days):
+        for _ in range(1, self._hold_days(t)):
             if sim.t >= self.last:
                 break
             held = sim.step(None)
@@ -306,8 +312,8 @@ class MicroEnv(gym.Env):
             cost += held.cost
             gated = gated or held.gated
         period = np.expm1(self._log_growth[sim.t + 1] - self._log_growth[t + 1])  # rows t+1 .. the step's end
-        active = within_sector_active(proposal, tradable, self._sector_of, period, self.n_sectors)
-        caused = self._cost_rate * float(np.abs(target - before).sum() - np.abs(benchmark - before).sum())
+        active = within_sector_active(executed, tradable, self._sector_of, period, self.n_sectors)
+        caused = self._cost_rate * float(np.abs(executed - before).sum() - np.abs(benchmark - before).sum())
         self.executed_weights = sim.weights
         info = {
             "t": t,
@@ -325,10 +331,17 @@ class MicroEnv(gym.Env):
         desired = self._goal
         reward = float(self.compute_reward(self._achieved, desired, info))
         self._steps += 1
-        truncated = self._steps * self.rebalance_days >= self.episode_days or sim.t >= self.last
+        truncated = sim.t - self._start >= self.episode_days or sim.t >= self.last
         if not truncated:
             self._set_goal(sim.t)
         return self._observe_after(desired if truncated else None), reward, False, truncated, info
+
+    def _hold_days(self, t: int) -> int:
+        """Sessions a decision at row t is held: ``rebalance_days``, cut at the next week end so decisions stay on
+        the deployed calendar through short (holiday) weeks."""
+        k = int(np.searchsorted(self._week_ends, t, side="right"))
+        to_week_end = int(self._week_ends[k]) - t if k < len(self._week_ends) else self.rebalance_days
+        return max(1, min(self.rebalance_days, to_week_end))
 
     def _observe_after(self, desired: np.ndarray | None) -> dict[str, np.ndarray]:
         obs = self._observe()

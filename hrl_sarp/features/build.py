@@ -121,6 +121,7 @@ class MarketInputs:
     sentiment_total: np.ndarray  # (T, S) sum of the sector sentiment observations that become known at t
     sentiment_count: np.ndarray  # (T, S) how many become known at t
     sources: dict[str, bool] = field(default_factory=dict)  # "prices.volume" -> present in the data
+    sentiment_unmatched: dict[str, int] = field(default_factory=dict)  # sector without stocks -> rows left out
 
 
 @dataclass
@@ -265,6 +266,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, cfg: Config) -> MarketInputs:
     sentiment_count[sr, sc] = sentiment["n"]
     sources = _source_presence(con, has_events=len(events) > 0, has_benchmark=benchmark_level is not None)
     sources["sentiment"] = bool(sentiment_count.any())
+    unmatched = con.execute(
+        "SELECT sector, count(*) FROM sentiment WHERE sector NOT IN (SELECT DISTINCT sector FROM _fb_stocks) "
+        "GROUP BY sector ORDER BY sector"
+    ).fetchall()
     return MarketInputs(
         dates=dates,
         symbols=symbols,
@@ -285,6 +290,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, cfg: Config) -> MarketInputs:
         sentiment_total=sentiment_total,
         sentiment_count=sentiment_count,
         sources=sources,
+        sentiment_unmatched={str(sector): int(n) for sector, n in unmatched},
     )
 
 

@@ -63,6 +63,9 @@ def coverage_report(
         notes.append("no shares_outstanding: market caps are neutral, so cap-weighted sector returns equal-weight")
     if not sources.get("sentiment"):
         notes.append("no sector sentiment: sentiment_1w is neutral (0) for every sector")
+    if inputs.sentiment_unmatched:
+        left_out = ", ".join(f"{sector} ({n})" for sector, n in inputs.sentiment_unmatched.items())
+        notes.append(f"sentiment rows of sectors without stocks in the build were left out: {left_out}")
     if not sources.get("prices.adj_close"):
         notes.append("no adj_close: returns use the raw close")
     missing_macro = sorted(s.split(".", 1)[1] for s, ok in sources.items() if s.startswith("macro.") and not ok)

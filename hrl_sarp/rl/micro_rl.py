@@ -98,8 +98,10 @@ def build_micro_model(venv: Any, cfg: Config, pretrained: dict[str, Any], seed: 
 
 
 def warmup_steps(cfg: Config) -> int:
-    """Steps collected before the first update: HER samples only from complete episodes."""
-    return max(cfg.rl.micro_learning_starts, cfg.env.micro_episode_days + 1)
+    """Steps collected before the first update: at least one complete episode (HER samples only from those); an
+    episode has one step per session (seed rewards) or per ``rl.micro_rebalance_days`` sessions (attributed)."""
+    per_step = cfg.rl.micro_rebalance_days if cfg.rewards.mode == "attributed" else 1
+    return max(cfg.rl.micro_learning_starts, -(-cfg.env.micro_episode_days // per_step) + 1)
 
 
 def load_micro_model(path: str, venv: Any, cfg: Config) -> WarmStartTD3:

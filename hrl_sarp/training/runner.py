@@ -31,7 +31,8 @@ class PretrainInputs:
     arrays: Any  # FeatureArrays
     snapshot: str | None
     week_dates: np.ndarray | None = None  # (W_e,) Phase 1 only
-    embeddings: np.ndarray | None = None  # (W_e, S, D) Phase 1 only
+    embeddings: np.ndarray | None = None  # (W_e, S, D') Phase 1 only: the macro agent's sector block
+    # (rl.inputs.macro_sector_inputs: GNN embedding and sector features at each embedding date)
     gnn_model_version: str | None = None
 
 
@@ -60,6 +61,7 @@ def load_inputs(cfg: Config, phase: int) -> PretrainInputs:
     dates = np.asarray(arrays.dates).astype("datetime64[D]")
     rows = np.searchsorted(dates, np.asarray(week_dates).astype("datetime64[D]"), side="right") - 1
     embeddings = macro_sector_inputs(cfg, arrays, np.asarray(embeddings), np.maximum(rows, 0))
+    embeddings[rows < 0] = np.nan  # an embedding dated before the build's first date has no sector features yet
     return PretrainInputs(arrays, snapshot, np.asarray(week_dates), embeddings, str(version))
 
 

@@ -157,56 +157,62 @@ def test_achieved_goals_stay_allocations_when_the_gate_empties_the_book(arrays):
 # --- attributed rewards (the default): the problem the micro agent serves --------------------------------------------
 
 
-def test_attributed_steps_are_goal_matched_and_held(make_arrays):
+def test_attributed_steps_are_goal_matched_and_held_to_the_next_week_end(make_arrays):
     arrays = make_arrays(n_stocks=30)  # enough names that the stock cap leaves the sector mix alone
     goal = np.array([0.34, 0.35, 0.31])  # inside the sector cap
     env = MicroEnv(arrays, DEFAULT, goal_provider=ConstantGoal(goal))
-    k = DEFAULT.rl.micro_rebalance_days
-    assert env.attributed and env.goal_matching and env.rebalance_days == k == 5
-    env.reset(options={"start": 40})
+    assert env.attributed and env.goal_matching and env.rebalance_days == DEFAULT.rl.micro_rebalance_days == 5
+    weeks = arrays.week_end_index.tolist()
+    env.reset(options={"start": weeks[5]})
     rng = np.random.default_rng(3)
-    for _ in range(3):
+    for _ in range(4):
         t = env.sim.t
         # mild logits: no stock cap binds, so the risk pipeline keeps the goal-matched sector mix
         _, _, _, _, info = env.step(rng.uniform(-0.1, 0.1, arrays.n_stocks).astype(np.float32))
-        assert info["t"] == t and env.sim.t == t + k  # one decision, held k sessions
+        assert info["t"] == t and env.sim.t == weeks[weeks.index(t) + 1]  # one decision, held to the next week end
         chosen = np.bincount(arrays.stock_sector, weights=env.sim.proposed, minlength=3)
         np.testing.assert_allclose(chosen / chosen.sum(), goal, atol=1e-9)  # every sector holds its goal weight
     starts = [env.reset(seed=seed)[1]["t"] for seed in range(6)]
-    assert set(starts) <= set(arrays.week_end_index.tolist())  # random starts at week ends, as deployed
+    assert set(starts) <= set(weeks)  # random starts at week ends, as deployed
+    short = [w for w, nxt in zip(weeks, weeks[1:], strict=False) if nxt - w < 5]
+    assert env._hold_days(weeks[3]) == min(5, weeks[4] - weeks[3])
+    if short:  # a short (holiday) week is held only to its end
+        assert env._hold_days(short[0]) < 5
 
 
-def test_attributed_reward_is_the_active_return_of_the_picks_under_the_goal(arrays):
-    """By hand: g @ (return of the chosen names inside each sector - the sector's equal weight) - cost caused. A
-    known-good pick (each sector's best name over the held sessions) earns more than equal weights (reward 0 before
-    costs), and a different action changes the reward."""
-    goal = np.array([0.5, 0.3, 0.2])
+def test_attributed_reward_is_the_active_return_of_the_picks_under_the_goal(make_arrays):
+    """By hand: g @ (return of the executed names inside each sector - the sector's equal weight) - cost caused.
+    A known-good pick (each sector's best name over the held sessions) earns more than equal weights (reward 0
+    before costs), and a different action changes the reward."""
+    arrays = make_arrays(n_stocks=30)  # ten names a sector: the stock cap trims a concentrated pick, not all of it
+    goal = np.array([0.34, 0.35, 0.31])
     env = MicroEnv(arrays, DEFAULT, goal_provider=ConstantGoal(goal))
-    k, n, start = env.rebalance_days, arrays.n_stocks, 40
-    period = np.prod(1.0 + env.market.returns[start + 1 : start + k + 1], axis=0) - 1.0  # rows t+1 .. t+k
+    n, start = arrays.n_stocks, int(arrays.week_end_index[6])
+    end = start + env._hold_days(start)
+    period = np.prod(1.0 + env.market.returns[start + 1 : end + 1], axis=0) - 1.0  # rows t+1 .. the next week end
 
-    def reward_of(action: np.ndarray) -> tuple[float, dict]:
+    def reward_of(action: np.ndarray) -> tuple[float, dict, np.ndarray]:
         env.reset(options={"start": start})
         _, reward, _, _, info = env.step(action.astype(np.float32))
-        return reward, info
+        assert env.sim.t == end
+        return reward, info, env.sim.proposed.copy()
 
-    equal, info_eq = reward_of(np.zeros(n))
+    equal, info_eq, _ = reward_of(np.zeros(n))
     np.testing.assert_allclose(info_eq["sector_active"], 0.0, atol=1e-15)
     assert equal == pytest.approx(info_eq["r_cost"]) and info_eq["r_cost"] == pytest.approx(0.0, abs=1e-15)
     best = np.full(n, -1.0)
     for s in range(3):
         members = np.flatnonzero(arrays.stock_sector == s)
         best[members[np.argmax(period[members])]] = 1.0
-    good, info = reward_of(best)
-    p = np.exp(DEFAULT.env.logit_scale * best)
+    good, info, executed = reward_of(best)
     by_hand = 0.0
     for s in range(3):
         m = arrays.stock_sector == s
-        by_hand += goal[s] * ((p[m] / p[m].sum()) @ period[m] - period[m].mean())
+        by_hand += goal[s] * ((executed[m] / executed[m].sum()) @ period[m] - period[m].mean())
     assert info["r_active"] == pytest.approx(by_hand, rel=1e-7)  # compounding via logs vs products
     assert good == pytest.approx(by_hand + info["r_cost"], rel=1e-7)
     assert good > equal and info["r_active"] > 0
-    worst, _ = reward_of(-best)
+    worst, _, _ = reward_of(-best)
     assert worst < good
 
 

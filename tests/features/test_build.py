@@ -307,6 +307,7 @@ def test_sector_sentiment_is_a_point_in_time_trailing_mean(tmp_path):
         [
             sentiment_rows(dates, sector, [w, w + 2], [0.4, -0.2]),
             sentiment_rows(dates, sector, [w + 20], [0.9], known=[w + 30]),  # published 10 sessions late
+            sentiment_rows(dates, "Nowhere", [w, w + 1], [0.5, 0.5]),  # a sector with no stocks: reported
         ],
         ignore_index=True,
     )
@@ -323,8 +324,10 @@ def test_sector_sentiment_is_a_point_in_time_trailing_mean(tmp_path):
     assert (value[late : late + 10] == 0.0).all() and value[late + 10] == pytest.approx(0.9)  # not before it was known
     others = np.delete(a.sector_features[..., 0], s, axis=1)
     assert (others == 0.0).all()
-    entry = json.loads(Path(summary.coverage_path).read_text())["sector_features"]["sentiment_1w"]
+    report = json.loads(Path(summary.coverage_path).read_text())
+    entry = report["sector_features"]["sentiment_1w"]
     assert entry["status"] == "partial" and 0.9 < entry["neutral_share"] < 1.0
+    assert "sentiment rows of sectors without stocks in the build were left out: Nowhere (2)" in report["notes"]
 
 
 def test_no_sentiment_is_neutral_and_reported(tmp_path):

@@ -51,7 +51,7 @@ def test_micro_env_observation_matches_layout(tiny_arrays):
     assert env.action_space.shape == (layout.action_dim,)
     obs, _ = env.reset(options={"start": 100})
     obs, *_ = env.step(np.zeros(layout.action_dim, dtype=np.float32))
-    t = 100 + env.rebalance_days  # the decision is held rebalance_days sessions (attributed rewards)
+    t = 100 + env._hold_days(100)  # the decision is held to the next week end (attributed rewards)
     assert env.sim.t == t
     features, weights, state, regime = layout.split(obs["observation"])
     np.testing.assert_allclose(features[: tiny_arrays.n_stocks], tiny_arrays.stock_features[t], rtol=1e-5, atol=1e-6)

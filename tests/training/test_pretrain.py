@@ -9,7 +9,7 @@ import torch
 from stable_baselines3 import PPO, TD3
 
 from hrl_sarp.config import SplitConfig, load_config
-from hrl_sarp.errors import InputError
+from hrl_sarp.errors import ConfigError, InputError
 from hrl_sarp.policies import macro, micro
 from hrl_sarp.policies.layout import MacroObsLayout, MicroObsLayout
 from hrl_sarp.training import pretrain as pt
@@ -192,6 +192,9 @@ def test_ridge_start_is_held_through_the_gradient_epochs(tiny_arrays, tiny_embed
     cfg = _cfg(**{"pretrain.macro_epochs": 1})
     once = pt.pretrain_macro(tiny_arrays, week_dates, emb, cfg).network
     torch.testing.assert_close(once.sector_linear.weight, net.sector_linear.weight)  # the same solved start
-    zero = pt.pretrain_macro(tiny_arrays, week_dates, emb, _cfg(**{"pretrain.macro_linear_start": "zero"})).network
-    assert zero.sector_linear.weight.requires_grad
+    zero_cfg = _cfg(**{"pretrain.macro_linear_start": "zero", "pretrain.allocation_weight": 1.0})
+    zero = pt.pretrain_macro(tiny_arrays, week_dates, emb, zero_cfg).network
+    assert zero.sector_linear.weight.requires_grad and zero.sector_linear.weight.abs().sum() > 0  # it learnt
     assert not torch.allclose(zero.sector_linear.weight, net.sector_linear.weight)
+    with pytest.raises(ConfigError, match="trains nothing of the sector scores"):  # zero start, no loss: uniform
+        _cfg(**{"pretrain.macro_linear_start": "zero"})
