@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from hrl_sarp.config import Config
+from hrl_sarp.config import Config, RewardConfig
 from hrl_sarp.envs.macro_env import MacroEnv
 from hrl_sarp.envs.micro_env import MicroEnv
 from hrl_sarp.features.arrays import FeatureArrays
@@ -193,7 +193,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     arrays = bench_arrays()
-    config = Config()
+    # the daily step of the seed's problem: the step the pandas reference implements (same rewards, checked below)
+    config = Config(rewards=RewardConfig(mode="seed"))
     # a confident policy: sector 0 favoured, a ramp elsewhere -> stock and sector caps bind (full projection)
     ramp = np.linspace(-1.0, 0.8, arrays.n_stocks)
     action = np.where(arrays.stock_sector == 0, 1.0, ramp).astype(np.float32)
@@ -216,6 +217,14 @@ def main() -> None:
     caps_bind = bool(w.max() >= config.risk.stock_cap - 1e-12) and bool(
         np.bincount(arrays.stock_sector, weights=w).max() >= config.risk.sector_cap - 1e-12
     )
+
+    # the default (attributed) problem: one goal-matched decision held to the week end (5 sessions, caps binding)
+    weekly = MicroEnv(arrays, Config())
+
+    def weekly_step() -> bool:
+        return weekly.step(action)[3]
+
+    weekly_rate, weekly_cpu, _ = _rate(weekly_step, lambda: weekly.reset(options={"start": 100}), args.seconds)
 
     macro = MacroEnv(arrays, config, np.zeros((len(arrays.week_end_index), arrays.n_sectors, 64)))
     macro_action = np.sin(np.arange(arrays.n_sectors + 3) * 0.7).astype(np.float32)
@@ -256,6 +265,8 @@ def main() -> None:
                 "micro_env_steps": micro_n,
                 "micro_env_caps_bind": caps_bind,
                 "micro_env_steps_per_s_no_cap_binding": round(diffuse_rate, 1),
+                "micro_env_attributed_decisions_per_s": round(weekly_rate, 1),
+                "micro_env_attributed_decisions_per_cpu_s": round(weekly_cpu, 1),
                 "micro_env_steps_per_cpu_s_no_cap_binding": round(diffuse_cpu, 1),
                 "macro_env_steps_per_s": round(macro_rate, 1),
                 "macro_env_steps_per_cpu_s": round(macro_cpu, 1),
