@@ -35,6 +35,12 @@ class CostModel:
         sell = config.stt_sell_bps + common + gst + config.slippage_bps
         return cls(buy_rate=buy * BPS, sell_rate=sell * BPS, config=config)
 
+    @property
+    def mean_rate(self) -> float:
+        """The mean of the buy and sell rates: the cost per unit of two-sided turnover whose direction is not
+        tracked (the attributed rewards' cost term)."""
+        return 0.5 * (self.buy_rate + self.sell_rate)
+
     def cost(self, buy_value: float, sell_value: float) -> float:
         """Total cost in currency for ``buy_value`` bought and ``sell_value`` sold (both >= 0, currency)."""
         return self.buy_rate * buy_value + self.sell_rate * sell_value

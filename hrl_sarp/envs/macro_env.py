@@ -131,7 +131,7 @@ class MacroEnv(gym.Env):
         self.observation_space = spaces.Box(-np.inf, np.inf, (self._obs_dim,), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (s + len(REGIMES),), np.float32)
         self._cvar_k = cvar_tail_count(self.rewards.portfolio_window_days)
-        self._cost_rate = 0.5 * (self.sim.cost_model.buy_rate + self.sim.cost_model.sell_rate)
+        self._cost_rate = self.sim.cost_model.mean_rate
         self._history = [0.0] * self.rewards.portfolio_window_days
         self._prev_sector = np.zeros(s)
         self._steps = 0

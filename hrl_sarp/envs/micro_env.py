@@ -180,8 +180,11 @@ class MicroEnv(gym.Env):
         self.attributed = rew.mode == "attributed"
         self.rebalance_days = config.rl.micro_rebalance_days if self.attributed else 1
         self.goal_matching = self.attributed and config.rl.micro_goal_matching
-        self._cost_rate = 0.5 * (self.sim.cost_model.buy_rate + self.sim.cost_model.sell_rate)
-        self._log_growth = np.vstack([np.zeros((1, n)), np.cumsum(np.log1p(self.market.returns), axis=0)])
+        self._cost_rate = self.sim.cost_model.mean_rate
+        # (T+1, N) cumulative log growth, for the compounded returns of a held decision (attributed mode only)
+        self._log_growth = (
+            np.vstack([np.zeros((1, n)), np.cumsum(np.log1p(self.market.returns), axis=0)]) if self.attributed else None
+        )
         self._week_ends = np.asarray(arrays.week_end_index, dtype=np.int64)
 
     # ----------------------------------------------------------------------------------------------------------

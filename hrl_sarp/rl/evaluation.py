@@ -62,10 +62,11 @@ class SystemEvaluator:
 
     def __post_init__(self) -> None:
         self._ew: float | None = None
+        # the macro agent's sector block, assembled once for every evaluation of the run
+        self._sector_inputs = week_sector_inputs(self.cfg, self.arrays, self.embeddings)
 
     def path(self, macro_actor: Actor, micro_layer: MicroLayer) -> DecisionPath:
-        emb = week_sector_inputs(self.cfg, self.arrays, self.embeddings)
-        return DecisionPath(macro_actor, micro_layer, self.arrays, emb, self.cfg, self.market)
+        return DecisionPath(macro_actor, micro_layer, self.arrays, self._sector_inputs, self.cfg, self.market)
 
     def rollout(self, macro_actor: Actor, micro_layer: MicroLayer) -> Rollout:
         first, last = self.date_range

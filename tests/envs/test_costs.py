@@ -21,6 +21,8 @@ def test_indian_delivery_trade_by_hand():
     assert parts["total"] == pytest.approx(2305.09, abs=1e-10)
     trades = np.array([600_000.0, 400_000.0, -400_000.0])
     assert model.trade_cost(trades) == pytest.approx(2305.09, abs=1e-10)
+    # per unit of two-sided turnover: (16.8935 + 15.3935) bps / 2 (the attributed rewards' cost rate)
+    assert model.mean_rate == pytest.approx(0.5 * (1689.35 / 1e6 + 615.74 / 4e5), abs=1e-15)
 
 
 def test_other_market_rates_from_config():
