@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow
 
 from flows.fanout import fan_out
+from hrl_sarp.domain import Profile
 from tasks.backtest import (
     load_inputs_task,
     plan_task,
@@ -24,11 +25,12 @@ from tasks.backtest import (
     run_backtest_task,
     train_flat_rl_task,
 )
+from tasks.logs import send_library_logs_to_prefect
 
 
 @flow(name="backtest", log_prints=True)
 def backtest_flow(
-    profile: str = "demo",
+    profile: Profile = "demo",
     backtest_seeds: list[int] | None = None,
     warehouse: str | None = None,
     config: str | None = None,
@@ -39,12 +41,21 @@ def backtest_flow(
 ) -> dict[str, Any]:
     """Backtest on the latest feature build.
 
-    profile / config: config profile or YAML file. backtest_seeds: seeds of the seeded strategies (default
-    ``backtest.seeds``; not train-all's training ``seeds``). warehouse: DuckDB file override. register_model:
-    register the trained system in MLflow. out_dir: report folder (default ``artifacts/backtest/<config hash>_<build id>``). parent_run_id: MLflow run to
-    nest the stage run under (train-all passes its stage run). dask_address: run the flat-RL trainings on this
-    existing Dask cluster.
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        backtest_seeds: Seeds of the seeded strategies (empty: the config's backtest.seeds; not train-all's
+            training seeds).
+        warehouse: DuckDB file (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+        config: A YAML file overlaid on config/default.yaml instead of the profile (as hrl-sarp --config).
+        register_model: Register the trained system in MLflow (champion only when it beats the current one).
+        out_dir: Report folder (empty: artifacts/backtest/<config hash>_<build id>).
+        parent_run_id: MLflow run to nest the stage run under (train-all passes its stage run).
+        dask_address: Run the flat-RL trainings on this existing Dask cluster (tcp://host:8786).
+
+    Returns:
+        The stage summary: split, strategy -> metrics, intervals, registry, report path.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp.backtest.flat_rl import FlatRlStrategy
     from hrl_sarp.config import load_config
 

@@ -23,6 +23,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from hrl_sarp.domain import Profile
 from hrl_sarp.gnn.seeds import fit_one_seed, seed_inputs, seed_statistics
 
 DEFAULT_THREADS = 4
@@ -62,7 +63,7 @@ def gnn_seed_fit_task(seed: int, inputs: dict[str, Any], gnn_json: str, splits: 
 
 @flow(name="gnn-seeds", log_prints=True)
 def gnn_seeds_flow(
-    profile: str = "demo",
+    profile: Profile = "demo",
     seeds: list[int] | None = None,
     warehouse: str | None = None,
     dask_address: str | None = None,
@@ -71,8 +72,17 @@ def gnn_seeds_flow(
     """Held-out quality of the sector embeddings across ``seeds`` on the latest feature build.
 
     Seeds whose model the ``fit-gnn`` stage already stored (same build, config and seed) are read back; the others
-    are fitted as fanned-out tasks (on the Dask cluster at ``dask_address`` when given). ``overrides_json``: dotted
-    config overrides as JSON (e.g. ``{"gnn.epochs": 2}``). Returns per-seed metrics and their mean and std.
+    are fitted as fanned-out tasks.
+
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        seeds: The seeds to compare (empty: the config's seed).
+        warehouse: DuckDB file (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+        dask_address: Fit on this existing Dask cluster (tcp://host:8786) instead of a thread pool.
+        overrides_json: Dotted config overrides as JSON, e.g. {"gnn.epochs": 2}.
+
+    Returns:
+        Per-seed metrics and their mean and std.
     """
     from hrl_sarp import warehouse as wh
     from hrl_sarp.config import load_config

@@ -6,25 +6,36 @@ from typing import Any
 
 from prefect import flow
 
+from hrl_sarp.domain import GraphEncoder, Profile
 from tasks.gnn import fit_gnn_task, publish_gnn_summary_task
+from tasks.logs import send_library_logs_to_prefect
 
 
 @flow(name="fit-gnn", log_prints=True)
 def fit_gnn_flow(
-    profile: str = "demo",
+    profile: Profile = "demo",
     warehouse: str | None = None,
-    encoder: str | None = None,
+    encoder: GraphEncoder | None = None,
     build_id: str | None = None,
     seed: int | None = None,
     config: str | None = None,
     parent_run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Fit the sector GNN (``encoder`` gcn | gat, default from config) on ``build_id`` (default: latest build).
+    """Fit the sector GNN walk-forward on a feature build and store its weekly sector embeddings.
 
-    ``config`` is a YAML file overlaid on the defaults instead of ``profile`` (as ``hrl-sarp --config``).
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        warehouse: DuckDB file (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+        encoder: Graph layer type (empty: the config's gnn.encoder).
+        build_id: Feature build to fit on (empty: the latest complete one).
+        seed: Random seed (empty: the config's seed).
+        config: A YAML file overlaid on config/default.yaml instead of the profile (as hrl-sarp --config).
+        parent_run_id: MLflow run to nest this stage's run under (train-all passes its stage run).
 
-    Returns the summary: model version, weeks embedded, held-out rank ICs (embedding vs raw-return probe), link AUC.
+    Returns:
+        The summary: model version, weeks embedded, held-out rank ICs (embedding vs raw-return probe), link AUC.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp.config import load_config
 
     cfg = load_config(

@@ -8,23 +8,34 @@ from typing import Any
 
 from prefect import flow
 
+from hrl_sarp.domain import DataSource, Profile
 from tasks.ingest import load_task, publish_summary_task, read_source_task, validate_task
+from tasks.logs import send_library_logs_to_prefect
 
 
 @flow(name="ingest", log_prints=True)
 def ingest_flow(
-    profile: str = "demo",
-    source: str | None = None,
+    profile: Profile = "demo",
+    source: DataSource | None = None,
     path: str | None = None,
     start: str | None = None,
     end: str | None = None,
     warehouse: str | None = None,
 ) -> dict[str, Any]:
-    """Ingest one batch from ``source`` (default: the profile's ``data.source``) into the warehouse.
+    """Ingest one batch from ``source`` into the warehouse (read, validate, load in one transaction).
 
-    ``start``/``end`` (YYYY-MM-DD) window the rows; ``warehouse`` overrides the profile's DuckDB file.
-    Returns the ingest summary (run id, counts, snapshot hash, first rejections).
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        source: Where to read the data (empty: the config's data.source).
+        path: Folder of the files source, or the ticker list for yfinance (empty: the config's data.path).
+        start: First date to keep, YYYY-MM-DD (empty: the config's data.start).
+        end: Last date to keep, YYYY-MM-DD (empty: the config's data.end).
+        warehouse: DuckDB file, created when missing (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+
+    Returns:
+        The ingest summary: run id, counts, snapshot hash, first rejections.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp.config import load_config
 
     cfg = load_config(profile=profile, overrides={"warehouse": warehouse})

@@ -6,13 +6,15 @@ from typing import Any
 
 from prefect import flow
 
+from hrl_sarp.domain import Profile, TrainingPhase
+from tasks.logs import send_library_logs_to_prefect
 from tasks.pretrain import pretrain_macro_task, pretrain_micro_task, publish_pretrain_summary_task
 
 
 @flow(name="pretrain", log_prints=True)
 def pretrain_flow(
-    profile: str = "demo",
-    phases: list[int] | None = None,
+    profile: Profile = "demo",
+    phases: list[TrainingPhase] | None = None,
     seeds: list[int] | None = None,
     warehouse: str | None = None,
     parent_run_id: str | None = None,
@@ -20,13 +22,19 @@ def pretrain_flow(
 ) -> dict[str, Any]:
     """Pretrain the macro (phase 1) and micro (phase 2) networks on the latest feature build.
 
-    phases: which of 1 and 2 to run (default both; other phase numbers are ignored here). seeds: one run per seed
-    (default: the config's seed). warehouse: DuckDB file override. parent_run_id: MLflow run to nest the stage runs
-    under (train-all passes its stage run); without it each stage opens its own parent run. config: a YAML file
-    overlaid on the defaults instead of the profile (as ``hrl-sarp --config``).
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        phases: Which of phases 1 and 2 to run (empty: both; the RL phases 3-5 are ignored here).
+        seeds: One run per seed (empty: the config's seed).
+        warehouse: DuckDB file (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+        parent_run_id: MLflow run to nest the stage runs under (train-all passes its stage run); empty: each stage
+            opens its own parent run.
+        config: A YAML file overlaid on config/default.yaml instead of the profile (as hrl-sarp --config).
 
-    Returns ``{stage: summary}`` for the first seed plus ``runs``: every (seed, stage) summary.
+    Returns:
+        ``{stage: summary}`` for the first seed plus ``runs``: every (seed, stage) summary.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp.config import load_config
 
     wanted = [p for p in (phases or [1, 2]) if p in (1, 2)]

@@ -7,13 +7,15 @@ from typing import Any
 
 from prefect import flow
 
+from hrl_sarp.domain import Profile, TrainingPhase
+from tasks.logs import send_library_logs_to_prefect
 from tasks.rl import PHASE_TASKS, publish_rl_summary_task
 
 
 @flow(name="rl", log_prints=True)
 def rl_flow(
-    profile: str = "demo",
-    phases: list[int] | None = None,
+    profile: Profile = "demo",
+    phases: list[TrainingPhase] | None = None,
     seeds: list[int] | None = None,
     warehouse: str | None = None,
     parent_run_id: str | None = None,
@@ -22,14 +24,22 @@ def rl_flow(
 ) -> dict[str, Any]:
     """Train the RL phases on the latest feature build and the Phase 1/2 checkpoints.
 
-    phases: which of 3, 4, 5 to run (default all; other numbers are ignored here). seeds: one run per seed (default:
-    the config's seed). warehouse: DuckDB file override. parent_run_id: MLflow run to nest the stage runs under.
-    config: a YAML file overlaid on the defaults instead of the profile. compare_curriculum: also run the phases
-    with the curriculum switched off (the other setting when the config has it off) and report both.
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        phases: Which of phases 3 (macro PPO), 4 (micro TD3 + HER) and 5 (joint) to run (empty: all three; the
+            pretraining phases 1-2 are ignored here).
+        seeds: One run per seed (empty: the config's seed).
+        warehouse: DuckDB file (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+        parent_run_id: MLflow run to nest the stage runs under (train-all passes its stage run).
+        config: A YAML file overlaid on config/default.yaml instead of the profile (as hrl-sarp --config).
+        compare_curriculum: Also run the phases with the curriculum switched off (on, when the config has it off)
+            and report both.
 
-    Returns ``{stage: summary}`` for the first seed (with the config's curriculum setting), ``runs`` (every summary),
-    ``table`` (the artifact rows) and, when compared, ``curriculum_comparison``.
+    Returns:
+        ``{stage: summary}`` for the first seed (with the config's curriculum setting), ``runs`` (every summary),
+        ``table`` (the artifact rows) and, when compared, ``curriculum_comparison``.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp.config import load_config
 
     wanted = sorted(p for p in (phases or [3, 4, 5]) if p in PHASE_TASKS)

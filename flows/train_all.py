@@ -29,6 +29,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from hrl_sarp.domain import DataSource, PipelineStage, Profile, TrainingPhase
 from tasks.common import (
     RUN_SCOPED_INPUTS,
     code_hash,
@@ -355,29 +356,36 @@ def _log_cached_stage(cfg: Any, parent_run_id: str, flow_id: str | None, result:
 
 @flow(name="train-all", log_prints=True)
 def train_all(
-    profile: str = "demo",
-    phases: list[int] | None = None,
+    profile: Profile = "demo",
+    phases: list[TrainingPhase] | None = None,
     start: str | None = None,
     end: str | None = None,
     seeds: list[int] | None = None,
-    source: str | None = None,
+    source: DataSource | None = None,
     path: str | None = None,
     warehouse: str | None = None,
-    until: str | None = None,
+    until: PipelineStage | None = None,
     dask_address: str | None = None,
     force: bool = False,
 ) -> Summary:
     """Run the pipeline: ingest -> features -> gnn -> ... (every stage in :data:`STAGES`, in order).
 
-    profile: config profile (demo | full). phases: training phases to run (stages that take ``phases``).
-    start/end: YYYY-MM-DD window of the data. seeds: training seeds (default: the config's seed); fanned out as
-    tasks by stages that take ``seeds``. source/path: data source override (synthetic | files | yfinance) and its
-    folder. warehouse: DuckDB file override. until: stop after this stage (e.g. ``features``).
-    dask_address: run fanned-out work on this existing Dask cluster (``tcp://host:8786``) through prefect-dask.
-    force: ignore the cache and run every selected stage.
+    Args:
+        profile: Config profile: config/<profile>.yaml overlaid on config/default.yaml.
+        phases: Training phases to run (1 macro and 2 micro pretraining, 3-5 RL); empty: all of them.
+        start: First date of the data, YYYY-MM-DD (empty: the config's data.start).
+        end: Last date of the data, YYYY-MM-DD (empty: the config's data.end; live sources read up to today).
+        seeds: Training seeds, fanned out as tasks by the stages that take seeds (empty: the config's seed).
+        source: Where ingest reads the data (empty: the config's data.source).
+        path: Folder of the files source, or the ticker list for yfinance (empty: the config's data.path).
+        warehouse: DuckDB file (empty: the config's warehouse, or env HRL_SARP_WAREHOUSE).
+        until: Stop after this stage (empty: run every stage).
+        dask_address: Run fanned-out work on this existing Dask cluster (tcp://host:8786) through prefect-dask.
+        force: Ignore the cache and run every selected stage.
 
-    Returns the run summary: flow-run id, MLflow parent run id, data snapshot and, per stage, its status
-    (``ran``, ``cached``, ``rerun`` when a cache hit's outputs were gone), seconds and metrics.
+    Returns:
+        The run summary: flow-run id, MLflow parent run id, data snapshot and, per stage, its status (``ran``,
+        ``cached``, ``rerun`` when a cache hit's outputs were gone), seconds and metrics.
     """
     import mlflow
 
@@ -407,9 +415,14 @@ def train_all(
         "results_dir": str(storage),
         "stages": [],
     }
-    with tracking.pipeline_run(cfg, name="train-all", tags={"prefect_flow_run_id": flow_id or ""}) as parent:
+    from prefect.runtime import flow_run
+
+    run_name = tracking.parent_run_name(profile, flow_run.get_name() if flow_id else None)
+    tags = {"prefect_flow_run_id": flow_id or "", tracking.FLOW_TAG: "train-all"}
+    with tracking.pipeline_run(cfg, name=run_name, tags=tags) as parent:
         parent_id = parent.info.run_id
         report["mlflow_run_id"] = parent_id
+        report["mlflow_experiment_id"] = parent.info.experiment_id
         upstream = ""
         parent_metrics: dict[str, float] = {}
         for stage in selected:
@@ -462,8 +475,8 @@ def train_all(
             if not stage.side:
                 # Cumulative: a later stage re-runs when any earlier stage's outputs or code changed.
                 upstream = _fingerprint(stage, result["summary"], upstream, code)
-            for name, value in result["metrics"].items():
-                parent_metrics[f"{stage.name}.{name}"] = value
+            # The parent holds a fixed set (stage seconds and cache flags, the backtest's headline); details live in
+            # the stage's nested run.
             parent_metrics[f"{stage.name}.seconds"] = elapsed
             parent_metrics[f"{stage.name}.cached"] = 1.0 if status == "cached" else 0.0
             if "snapshot" in result["summary"]:
@@ -482,4 +495,9 @@ def train_all(
             if "report" in result["summary"]:
                 report["report"] = result["summary"]["report"]
         tracking.log_metrics(parent_metrics)
+        backtest = next((s["summary"] for s in report["stages"] if s["stage"] == "backtest"), None)
+        if backtest is not None:
+            from hrl_sarp.reporting.headline import record_on_parent
+
+            record_on_parent(parent_id, backtest)
     return report

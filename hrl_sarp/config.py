@@ -17,10 +17,24 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hrl_sarp.domain import DataSource, GraphEncoder
 from hrl_sarp.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "config"
+# Relative output paths (artifacts/, mlruns/, the warehouse) are taken from here: the repository, or
+# HRL_SARP_OUTPUT_ROOT (tests point it at a temp dir, so a run writes nothing into the working tree).
+OUTPUT_ROOT_ENV = "HRL_SARP_OUTPUT_ROOT"
+
+
+def output_path(path: str | Path) -> Path:
+    """``path`` as an absolute path: as given when absolute (``~`` expanded), else under the output root."""
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    return Path(os.environ.get(OUTPUT_ROOT_ENV) or REPO_ROOT) / path
+
+
 WAREHOUSE_ENV = "HRL_SARP_WAREHOUSE"
 
 
@@ -66,7 +80,7 @@ class SyntheticConfig(_Model):
 
 
 class DataConfig(_Model):
-    source: Literal["synthetic", "files", "yfinance"] = "synthetic"
+    source: DataSource = "synthetic"
     path: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
@@ -107,7 +121,7 @@ class SplitConfig(_Model):
 
 
 class GnnConfig(_Model):
-    encoder: Literal["gcn", "gat"] = "gcn"
+    encoder: GraphEncoder = "gcn"
     window_days: int = Field(60, ge=10)
     edge_threshold: float = Field(0.3, ge=0.0, le=1.0)
     hidden_dim: int = Field(32, ge=1)
@@ -316,6 +330,15 @@ class BacktestConfig(_Model):
     flat_rl_episode_weeks: int = Field(26, ge=1, description="Episode length of the flat-RL baseline's training")
 
 
+class RebalanceConfig(_Model):
+    """Turning the weekly target into orders (see docs/backtest.md, "Rebalance")."""
+
+    lot_size: int = Field(1, ge=1, description="Shares per trading lot; trades are whole lots (full exits excepted)")
+    max_staleness_days: int = Field(
+        5, ge=0, description="Warn when the latest close in the warehouse is more than this many days before today"
+    )
+
+
 class StressWindow(_Model):
     """A dated stress spell (crash, rate-hike cycle) whose episodes the curriculum's ``stress`` pool holds."""
 
@@ -426,12 +449,12 @@ class Config(_Model):
     env: EnvConfig = EnvConfig()
     pretrain: PretrainConfig = PretrainConfig()
     backtest: BacktestConfig = BacktestConfig()
+    rebalance: RebalanceConfig = RebalanceConfig()
     rl: RlConfig = RlConfig()
 
     def warehouse_path(self) -> Path:
-        """Absolute warehouse path; relative paths are taken from the repository root."""
-        path = Path(self.warehouse).expanduser()
-        return path if path.is_absolute() else REPO_ROOT / path
+        """Absolute warehouse path; relative paths are taken from the output root (:func:`output_path`)."""
+        return output_path(self.warehouse)
 
     def config_hash(self) -> str:
         """Stable short hash of the resolved configuration."""
@@ -499,6 +522,11 @@ def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
 
 
+def available_profiles() -> list[str]:
+    """The profiles in ``config/`` (every ``NAME.yaml`` but ``default.yaml``), sorted."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "default")
+
+
 def load_config(
     profile: str = "demo",
     path: str | Path | None = None,
@@ -516,8 +544,7 @@ def load_config(
     else:
         profile_file = CONFIG_DIR / f"{profile}.yaml"
         if not profile_file.exists():
-            known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "default")
-            raise ConfigError(f"unknown profile '{profile}' (known: {', '.join(known)})")
+            raise ConfigError(f"unknown profile '{profile}' (known: {', '.join(available_profiles())})")
         raw = deep_merge(raw, _read_yaml(profile_file))
         origin = profile_file.name
     env_warehouse = os.environ.get(WAREHOUSE_ENV)

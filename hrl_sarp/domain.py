@@ -1,12 +1,15 @@
 """The vocabulary every layer shares, each fact defined once.
 
 Regimes, the cash position, the trading year, the raw-table contract (columns and natural keys of the tables every
-source produces and the warehouse loads), the feature clips that the feature contracts check, and the backtest's
-metric names. Pure constants: the module imports nothing of the project but the base error, so ``schemas/``
+source produces and the warehouse loads), the feature clips that the feature contracts check, the backtest's
+metric names, and the closed sets a run is chosen from (profile, data source, graph encoder, training phase,
+pipeline stage). Pure constants: the module imports nothing of the project but the base error, so ``schemas/``
 depends on this module (and pandera) alone.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from hrl_sarp.errors import HrlSarpError
 
@@ -25,7 +28,12 @@ __all__ = [
     "TABLE_KEYS",
     "TRADING_DAYS_PER_YEAR",
     "Z_CLIP",
+    "DataSource",
+    "GraphEncoder",
     "HrlSarpError",
+    "PipelineStage",
+    "Profile",
+    "TrainingPhase",
 ]
 
 # ---------------------------------------------------------------------------------------------------- market
@@ -36,6 +44,15 @@ N_REGIMES = len(REGIMES)
 CASH = "cash"  # the name of the cash position wherever weights are tabled (registry frames, rebalance proposals)
 
 TRADING_DAYS_PER_YEAR = 252  # sessions a year: annualises returns, volatilities and turnover
+
+# ---------------------------------------------------------------------------------------------- run choices
+# The closed sets a run is chosen from, as Literal types: the config validates them, the CLI offers them as
+# ``choices`` and the flows type their parameters with them (Prefect's run form shows a dropdown).
+Profile = Literal["demo", "full"]  # config/<profile>.yaml overlaid on config/default.yaml (the folder must agree)
+DataSource = Literal["synthetic", "files", "yfinance"]  # where ``ingest`` reads raw data (hrl_sarp.data.sources)
+GraphEncoder = Literal["gcn", "gat"]  # the sector GNN's layer type
+TrainingPhase = Literal[1, 2, 3, 4, 5]  # 1 macro and 2 micro pretraining; 3 macro PPO, 4 micro TD3, 5 joint RL
+PipelineStage = Literal["ingest", "features", "gnn", "gnn-seeds", "pretrain", "rl", "backtest"]  # train-all order
 
 # ----------------------------------------------------------------------------------------- raw-table contract
 # Column layout of each raw table (every source's frames and the warehouse tables, migration 001).

@@ -1,6 +1,7 @@
 """Errors that carry a one-line, actionable message.
 
-The CLI prints ``error: <message>`` for any :class:`HrlSarpError` and exits non-zero, without a traceback.
+The CLI prints ``error: <message>`` for any :class:`HrlSarpError` and exits with its ``exit_code`` (1: the command
+ran and failed; 2 is kept for usage errors, which the argument parser reports), without a traceback.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 class HrlSarpError(Exception):
     """Base class: the message is the whole story, one line, no traceback needed."""
 
-    exit_code = 2
+    exit_code = 1
 
 
 class ConfigError(HrlSarpError):

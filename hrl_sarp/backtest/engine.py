@@ -12,6 +12,8 @@ Seeds: a ``seeded`` strategy (random, RL) runs once per seed; a deterministic on
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +29,8 @@ from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.envs.simulator import MarketArrays, simulate
 from hrl_sarp.errors import ConfigError
 from hrl_sarp.features.arrays import FeatureArrays
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -258,13 +262,19 @@ def run_backtest(
     results: dict[str, list[StrategyResult]] = {}
     if include_benchmark:
         results[BENCHMARK] = [run_benchmark(arrays, plan.test_start, plan.test_end)]
-    for strategy in strategies:
+    for k, strategy in enumerate(strategies, start=1):
+        began = time.perf_counter()
         results[strategy.name] = [
             run_strategy(
                 arrays, strategy, plan.test_start, plan.test_end, costs, risk, decide_at, seed=seed, market=market
             )
             for seed in (seeds if strategy.seeded else seeds[:1])
         ]
+        sharpes = [r.metrics["sharpe"] for r in results[strategy.name]]
+        log.info(
+            "backtest %d/%d %s: Sharpe %.3f over %d seed(s) in %.1f s",
+            k, len(strategies), strategy.name, float(np.mean(sharpes)), len(sharpes), time.perf_counter() - began,
+        )  # fmt: skip
     bench = np.nan_to_num(np.asarray(arrays.benchmark_returns[plan.test_start : plan.test_end], dtype=np.float64))
     partial_result = BacktestResult(plan, results, np.asarray(arrays.sectors), bench)
     intervals: dict[str, BootstrapInterval] = {}

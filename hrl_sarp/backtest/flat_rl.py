@@ -15,6 +15,7 @@ Episodes of ``backtest.flat_rl_episode_weeks`` weeks start at week ends drawn fr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ from hrl_sarp.envs.simulator import MarketArrays, PortfolioSimulator
 from hrl_sarp.envs.weights import masked_softmax
 from hrl_sarp.features.arrays import FeatureArrays
 from hrl_sarp.threads import single_thread
+
+log = logging.getLogger(__name__)
 
 FLAT_RL = "flat_rl"
 _CLIP = 5.0
@@ -171,6 +174,10 @@ class FlatRlStrategy:
     def policy(self, fold: int, seed: int) -> FlatPolicy:
         key = (fold, seed)
         if key not in self.policies:
+            log.info(
+                "flat RL: training fold %d/%d, seed %d (%d steps)",
+                fold + 1, len(self.plan.folds), seed, self.cfg.backtest.flat_rl_timesteps,
+            )  # fmt: skip
             self.policies[key] = train_flat_policy(self.arrays, self.cfg, self.plan.folds[fold], seed, self.market)
         return self.policies[key]
 

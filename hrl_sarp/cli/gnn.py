@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, get_args
 
-from hrl_sarp.cli import add_common, config_from_args
+from hrl_sarp.cli import add_common, config_from_args, positive_int
+from hrl_sarp.domain import GraphEncoder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,9 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Build weekly sector correlation graphs, fit the GCN/GAT encoder walk-forward on the training "
         "dates, write the embeddings to the warehouse and record the run in MLflow.",
     )
-    parser.add_argument("--encoder", choices=["gcn", "gat"], help="graph encoder (default: gnn.encoder)")
+    parser.add_argument("--encoder", choices=get_args(GraphEncoder), help="graph encoder (default: gnn.encoder)")
     parser.add_argument("--build-id", metavar="ID", help="feature build to use (default: the latest complete one)")
-    parser.add_argument("--epochs", type=int, metavar="N", help="epochs per walk-forward refit (default: gnn.epochs)")
+    parser.add_argument(
+        "--epochs", type=positive_int, metavar="N", help="epochs per walk-forward refit (default: gnn.epochs)"
+    )
     parser.add_argument("--seed", type=int, help="random seed (default: seed)")
     add_common(parser)
     parser.set_defaults(handler=run_fit_gnn)

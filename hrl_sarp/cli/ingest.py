@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, get_args
 
-from hrl_sarp.cli import add_common, config_from_args
+from hrl_sarp.cli import add_common, config_from_args, existing_path, iso_date
+from hrl_sarp.domain import DataSource
+from hrl_sarp.errors import NoValidDataError
 
 SHOWN_REJECTIONS = 20
+NOTHING_VALID_EXIT = 2  # validate-data's documented code when no row is valid (1: some rows or a stage)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,10 +20,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="load a source into the warehouse (one transaction, idempotent)",
         description="Read a source, validate it, quarantine bad rows and load the good ones into the warehouse.",
     )
-    ingest.add_argument("--source", choices=["synthetic", "files", "yfinance"], help="default: data.source")
-    ingest.add_argument("--path", metavar="DIR", help="folder for --source files (securities.csv, prices/, ...)")
+    ingest.add_argument("--source", choices=get_args(DataSource), help="where to read (default: data.source)")
+    ingest.add_argument(
+        "--path",
+        metavar="DIR",
+        type=existing_path,
+        help="folder for --source files (securities.csv, prices/, ...); for yfinance a ticker list",
+    )
     _add_window(ingest)
-    add_common(ingest)
+    add_common(ingest, warehouse="create")
     ingest.set_defaults(handler=run_ingest)
 
     check = subparsers.add_parser(
@@ -31,16 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "to report what would stop them. Exit code 0: all rows valid, no problem; 1: some rows would be "
         "quarantined or a later stage would fail; 2: nothing valid.",
     )
-    check.add_argument("--path", metavar="DIR", help="folder to check (implies --source files)")
-    check.add_argument("--source", choices=["synthetic", "files", "yfinance"], help="default: files with --path")
+    check.add_argument("--path", metavar="DIR", type=existing_path, help="folder to check (implies --source files)")
+    check.add_argument("--source", choices=get_args(DataSource), help="default: files with --path, else data.source")
     _add_window(check)
-    add_common(check)
+    add_common(check, warehouse="none")
     check.set_defaults(handler=run_validate)
 
 
 def _add_window(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", metavar="YYYY-MM-DD", help="first date to keep (default: data.start)")
-    parser.add_argument("--end", metavar="YYYY-MM-DD", help="last date to keep (default: data.end)")
+    parser.add_argument("--start", metavar="YYYY-MM-DD", type=iso_date, help="first date to keep (default: data.start)")
+    parser.add_argument("--end", metavar="YYYY-MM-DD", type=iso_date, help="last date to keep (default: data.end)")
 
 
 def run_ingest(args: argparse.Namespace) -> dict[str, Any]:
@@ -60,7 +68,11 @@ def run_validate(args: argparse.Namespace) -> dict[str, Any]:
     from hrl_sarp.preflight import check_data
 
     cfg = config_from_args(args)
-    result = check_data(cfg, path=args.path, source=args.source, start=args.start, end=args.end)
+    try:
+        result = check_data(cfg, path=args.path, source=args.source, start=args.start, end=args.end)
+    except NoValidDataError as exc:
+        exc.exit_code = NOTHING_VALID_EXIT
+        raise
     if not args.json:
         _list_rejections(result["rejections"], result["rows_rejected"])
         _list_warnings(result["warnings"])

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run one training phase (1 macro pretraining, 2 micro pretraining, 3-5 RL)",
         description="Train one phase on the latest feature build and record it in MLflow and the warehouse.",
     )
-    parser.add_argument("--phase", type=int, required=True, choices=[1, 2, 3, 4, 5], help="phase to run")
+    parser.add_argument("--phase", type=int, required=True, choices=sorted(PHASES), help="phase to run")
     parser.add_argument("--seed", type=int, help="override the config seed")
     add_common(parser)
     parser.set_defaults(handler=run_train)

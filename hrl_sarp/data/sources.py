@@ -15,15 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 
 from hrl_sarp.config import Config
 from hrl_sarp.data.benchmark import DEFAULT_INDEX_SYMBOL
 from hrl_sarp.data.market import RawMarket, Rejection
+from hrl_sarp.domain import DataSource
 from hrl_sarp.errors import ConfigError, InputError
 
-SOURCES = ("synthetic", "files", "yfinance")
+SOURCES: tuple[str, ...] = get_args(DataSource)
 
 # The column each table is windowed on by ``start``/``end`` (securities are never windowed).
 DATE_COLUMNS: dict[str, str] = {

@@ -27,6 +27,20 @@ FEATURE_CLIP = 5.0
 
 
 @dataclass(frozen=True)
+class GnnEpoch:
+    """One finished epoch of a walk-forward fit, as passed to ``on_epoch``: the ``anchor``-th of ``n_anchors`` refits
+    (0-based) trained on ``train_weeks`` weeks, its ``epoch``-th of ``n_epochs`` epochs (0-based), and the losses."""
+
+    anchor: int
+    n_anchors: int
+    epoch: int
+    n_epochs: int
+    train_weeks: int
+    loss_rank: float
+    loss_recon: float
+
+
+@dataclass(frozen=True)
 class TrainSettings:
     """Hyperparameters of one walk-forward fit (mirrors ``GnnConfig``)."""
 
@@ -119,13 +133,13 @@ def fit_walk_forward(
     valid: np.ndarray,
     plan: WalkForwardPlan,
     settings: TrainSettings,
-    on_epoch: Callable[[int, int, float, float], None] | None = None,
+    on_epoch: Callable[[GnnEpoch], None] | None = None,
 ) -> WalkForwardResult:
     """Train one model per anchor (warm-started from the previous one) and embed every week it owns.
 
     node_features: (W, S, F) raw node features; adjacency: (W, S, S) non-negative edge weights; labels: (W, S)
     next-week sector returns (the label of week w is known at week w + 1); valid: (W,) bool weeks with full
-    inputs. ``on_epoch(anchor_idx, epoch, loss_rank, loss_recon)`` is called after every epoch.
+    inputs. ``on_epoch(GnnEpoch)`` is called after every epoch.
     """
     n_weeks, n_sectors, n_features = node_features.shape
     pairs_i, pairs_j = np.triu_indices(n_sectors, k=1)
@@ -171,7 +185,17 @@ def fit_walk_forward(
                 record.loss_rank.append(float(loss_rank.detach()))
                 record.loss_recon.append(float(loss_recon.detach()))
                 if on_epoch is not None:
-                    on_epoch(k, epoch, record.loss_rank[-1], record.loss_recon[-1])
+                    on_epoch(
+                        GnnEpoch(
+                            anchor=k,
+                            n_anchors=len(plan.anchors),
+                            epoch=epoch,
+                            n_epochs=settings.epochs,
+                            train_weeks=n_graphs,
+                            loss_rank=record.loss_rank[-1],
+                            loss_recon=record.loss_recon[-1],
+                        )
+                    )
             record.state_dict = {name: t.detach().clone() for name, t in model.state_dict().items()}
             models.append(record)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +12,8 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from hrl_sarp.rl.curriculum import Curriculum
+
+log = logging.getLogger(__name__)
 
 
 class RewardStatsCallback(BaseCallback):
@@ -42,6 +46,10 @@ class ValidationSharpeCallback(RewardStatsCallback):
     policy's parameters and move the curriculum on (its thresholds are on the excess over ``reference_sharpe``,
     the equal-weight Sharpe).
 
+    Each evaluation is also an INFO line on logger ``hrl_sarp.rl.callbacks``: ``phase 3 eval 3/16 (1,536/8,192
+    steps): val Sharpe 1.151 (best 1.151)`` (``label`` names the run; ``timesteps``, the steps this training is
+    planned for, gives the totals; evaluation 0 is the start point).
+
     ``history``: ``[{"timesteps", "val_sharpe", "stage"}]``; ``best_sharpe`` / ``best_state`` / ``best_timesteps``.
     """
 
@@ -52,6 +60,8 @@ class ValidationSharpeCallback(RewardStatsCallback):
         curriculum: Curriculum | None = None,
         initial_best: float = float("-inf"),
         reference_sharpe: float = 0.0,
+        label: str = "validation",
+        timesteps: int | None = None,
         verbose: int = 0,
     ):
         super().__init__(verbose)
@@ -59,6 +69,9 @@ class ValidationSharpeCallback(RewardStatsCallback):
         self.eval_every = max(1, int(eval_every))
         self.curriculum = curriculum
         self.reference_sharpe = reference_sharpe
+        self.label = label
+        self.timesteps = timesteps
+        self._first_timesteps: int | None = None  # num_timesteps at the first evaluation: steps count from there
         self.best_sharpe = initial_best
         self.best_state: dict[str, Any] | None = None
         self.best_timesteps = 0
@@ -93,7 +106,20 @@ class ValidationSharpeCallback(RewardStatsCallback):
                 self.logger.record(key, val)
             self.curriculum.update(value - self.reference_sharpe)
         self.logger.dump(self.num_timesteps)
+        self._log_progress(value, stage)
         return value
+
+    def _log_progress(self, value: float, stage: str) -> None:
+        if self._first_timesteps is None:
+            self._first_timesteps = int(self.num_timesteps)
+        index, steps = len(self.history) - 1, int(self.num_timesteps) - self._first_timesteps
+        if self.timesteps:
+            planned = max(index, math.ceil(self.timesteps / self.eval_every))
+            where = f"eval {index}/{planned} ({steps:,}/{self.timesteps:,} steps)"
+        else:
+            where = f"eval {index} ({steps:,} steps)"
+        suffix = f", curriculum {stage}" if self.curriculum is not None else ""
+        log.info("%s %s: val Sharpe %.3f (best %.3f)%s", self.label, where, value, self.best_sharpe, suffix)
 
     def restore_best(self) -> bool:
         """Load the best policy parameters seen (if any evaluation beat ``initial_best``); True when restored."""

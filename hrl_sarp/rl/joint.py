@@ -19,6 +19,7 @@ import torch
 from hrl_sarp.config import Config
 from hrl_sarp.envs.goals import GoalProvider, ScheduledGoal
 from hrl_sarp.envs.simulator import MarketArrays
+from hrl_sarp.logs import stderr_is_terminal
 from hrl_sarp.rl.callbacks import RewardStatsCallback, ValidationSharpeCallback
 from hrl_sarp.rl.curriculum import Curriculum
 from hrl_sarp.rl.evaluation import SystemEvaluator
@@ -98,32 +99,45 @@ class Hierarchy:
         }
 
     # --- training -----------------------------------------------------------------------------------------------
-    def macro_callback(self, eval_every: int) -> ValidationSharpeCallback:
+    def macro_callback(
+        self, eval_every: int, label: str = "macro", timesteps: int | None = None
+    ) -> ValidationSharpeCallback:
         layer = self.layer()
         return ValidationSharpeCallback(
             lambda model: self.evaluator.sharpe(ModelActor(model), layer),
             eval_every,
             self.macro_curriculum,
             reference_sharpe=self.evaluator.equal_weight_sharpe(),
+            label=label,
+            timesteps=timesteps,
         )
 
-    def micro_callback(self, eval_every: int) -> ValidationSharpeCallback:
+    def micro_callback(
+        self, eval_every: int, label: str = "micro", timesteps: int | None = None
+    ) -> ValidationSharpeCallback:
         macro = self.macro_actor()
         return ValidationSharpeCallback(
             lambda model: self.evaluator.sharpe(macro, self.layer(ModelActor(model))),
             eval_every,
             self.micro_curriculum,
             reference_sharpe=self.evaluator.equal_weight_sharpe(),
+            label=label,
+            timesteps=timesteps,
         )
 
+    # SB3's progress bar (tqdm + rich) only on a terminal; redirected output gets the evaluation log lines alone.
     def learn_macro(self, timesteps: int, callback: RewardStatsCallback | None = None) -> None:
         began = time.perf_counter()
-        self.macro_model.learn(timesteps, callback=callback, reset_num_timesteps=False)
+        self.macro_model.learn(
+            timesteps, callback=callback, reset_num_timesteps=False, progress_bar=stderr_is_terminal()
+        )
         self.timings["macro"] = self.timings.get("macro", 0.0) + time.perf_counter() - began
 
     def learn_micro(self, timesteps: int, callback: RewardStatsCallback | None = None) -> None:
         began = time.perf_counter()
-        self.micro_model.learn(timesteps, callback=callback, reset_num_timesteps=False)
+        self.micro_model.learn(
+            timesteps, callback=callback, reset_num_timesteps=False, progress_bar=stderr_is_terminal()
+        )
         self.timings["micro"] = self.timings.get("micro", 0.0) + time.perf_counter() - began
 
     def snapshot(self) -> dict[str, Any]:

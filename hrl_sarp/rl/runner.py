@@ -13,10 +13,14 @@ This is the library call behind ``hrl-sarp train --phase 3|4|5`` and the ``rl`` 
 
 A phase run alone reads the previous phases' checkpoints from the warehouse; :func:`run_rl` chains phases in
 memory (what the flow and the demo do).
+
+Progress: one INFO line per validation evaluation (Phases 3 and 4, :class:`~hrl_sarp.rl.callbacks.ValidationSharpeCallback`)
+or round (Phase 5, ``phase 5 round 2/4: val Sharpe ...``), and SB3's progress bar when stderr is a terminal.
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 import time
 from pathlib import Path
@@ -24,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.config import Config, output_path
 from hrl_sarp.errors import HrlSarpError
 from hrl_sarp.rl.inputs import RlInputs
 from hrl_sarp.training.runner import record_checkpoint
 
 PHASE_STAGES = {3: "rl_phase3", 4: "rl_phase4", 5: "rl_phase5"}
+log = logging.getLogger(__name__)
 CHECKPOINT_STAGES = {
     3: {"macro": "rl_macro"},
     4: {"micro": "rl_micro"},
@@ -38,8 +43,7 @@ CHECKPOINT_STAGES = {
 
 
 def output_dir(cfg: Config, stage: str, build_id: str) -> Path:
-    root = Path(cfg.rl.output_dir).expanduser()
-    root = root if root.is_absolute() else REPO_ROOT / root
+    root = output_path(cfg.rl.output_dir)
     return root / stage / f"{cfg.config_hash()}_{build_id}"
 
 
@@ -176,12 +180,12 @@ def train_phase(h: Any, phase: int, run_id: str | None = None) -> dict[str, Any]
         if h.macro_model is None or h.macro_venv is None:
             attach_macro(h)
         h.macro_model.set_logger(_logger(run_id, stage))
-        callback = h.macro_callback(rl.eval_every_steps)
+        callback = h.macro_callback(rl.eval_every_steps, label="phase 3", timesteps=rl.macro_timesteps)
         extra = _learn_validated(h.macro_model, callback, h.learn_macro, rl.macro_timesteps, h.macro_curriculum)
     elif phase == 4:
         attach_micro(h)
         h.micro_model.set_logger(_logger(run_id, stage))
-        callback = h.micro_callback(rl.micro_eval_every_steps)
+        callback = h.micro_callback(rl.micro_eval_every_steps, label="phase 4", timesteps=rl.micro_timesteps)
         extra = _learn_validated(h.micro_model, callback, h.learn_micro, rl.micro_timesteps, h.micro_curriculum)
     else:
         h.macro_model.set_logger(_logger(run_id, f"{stage}/macro"))
@@ -190,6 +194,10 @@ def train_phase(h: Any, phase: int, run_id: str | None = None) -> dict[str, Any]
         def on_round(rnd: int, metrics: dict[str, float]) -> None:
             if run_id:
                 tracking.log_metrics({f"{stage}/round/{k}": v for k, v in metrics.items()}, step=rnd)
+            log.info(
+                "phase 5 round %d/%d: val Sharpe %.3f (best %.3f)",
+                rnd, rl.phase5_rounds, metrics["val_sharpe"], metrics["best_val_sharpe"],
+            )  # fmt: skip
 
         result = alternate(h, on_round)
         extra = {k: v for k, v in result.items() if k != "history"}
@@ -238,9 +246,15 @@ def run_phase(
         tags = {k: str(v) for k, v in tags.items() if v is not None}
         with tracking.stage_run(cfg, stage, tags=tags, parent_run_id=parent_run_id) as run:
             run_id = run.info.run_id
+            log.info("phase %d: training (%s)", phase, stage)
             extra = train_phase(h, phase, run_id)
             summary = {**h.summary(), **h.baselines(), **extra}
             summary["seconds"] = time.perf_counter() - began
+            log.info(
+                "phase %d done: val Sharpe %.3f (Phase 2 only %.3f, equal weight %.3f), %.0f s",
+                phase, summary["val_sharpe"], summary["val_sharpe_phase2_only"], summary["val_sharpe_equal_weight"],
+                summary["seconds"],
+            )  # fmt: skip
             scalar = {f"{stage}/summary/{k}": v for k, v in summary.items() if _is_number(v)}
             tracking.log_metrics(scalar)
             paths = _save(h, cfg, phase, run_id)

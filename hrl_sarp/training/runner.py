@@ -8,22 +8,32 @@ This is the library call behind ``hrl-sarp train --phase 1|2`` and the ``pretrai
   when none is active), per-epoch metrics ``<stage>/<name>`` with ``step = epoch``, the best-epoch summary as
   ``<stage>/summary/<name>``, artifacts ``checkpoints/``, ``plots/``, ``config/``, tags ``build_id``, ``data_snapshot_hash``;
 - the warehouse row ``model_checkpoints(stage, config_hash, build_id, path, mlflow_run_id, metrics)`` that Phase 3/4
-  read through :func:`latest_checkpoint`.
+  read through :func:`latest_checkpoint`;
+- progress: INFO lines on logger ``hrl_sarp.training.runner``, ``macro epoch 3/200: train_loss 0.512 val_loss 0.498
+  ...`` (about 30 per fit, :func:`hrl_sarp.logs.epoch_due`) and one ``... done`` line with the best epoch.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.config import Config, output_path
 from hrl_sarp.errors import WarehouseStateError
+from hrl_sarp.logs import epoch_due, format_metrics
 
 STAGES = {1: "pretrain_macro", 2: "pretrain_micro"}
+# The per-epoch metrics a progress line shows (all of them go to MLflow).
+PROGRESS_METRICS = {
+    1: ("train_loss", "val_loss", "val_regime_accuracy", "val_rank_ic"),
+    2: ("train_loss", "val_loss", "val_excess_return", "val_within_sector_ic"),
+}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,8 +76,7 @@ def load_inputs(cfg: Config, phase: int) -> PretrainInputs:
 
 
 def checkpoint_dir(cfg: Config, stage: str, build_id: str) -> Path:
-    root = Path(cfg.pretrain.output_dir).expanduser()
-    root = root if root.is_absolute() else REPO_ROOT / root
+    root = output_path(cfg.pretrain.output_dir)
     return root / stage / f"{cfg.config_hash()}_{build_id}"
 
 
@@ -91,15 +100,30 @@ def run_pretrain(
     if inputs.gnn_model_version:
         tags["gnn_model_version"] = inputs.gnn_model_version
     tags = {k: str(v) for k, v in tags.items() if v is not None}
+    name = "macro" if phase == 1 else "micro"
+    epochs = cfg.pretrain.macro_epochs if phase == 1 else cfg.pretrain.micro_epochs
     with tracking.stage_run(cfg, stage, tags=tags, parent_run_id=parent_run_id) as run:
 
         def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
             tracking.log_metrics({f"{stage}/{k}": v for k, v in metrics.items()}, step=epoch)
+            if epoch_due(epoch, epochs):
+                log.info(
+                    "%s epoch %d/%d: %s", name, epoch + 1, epochs, format_metrics(metrics, PROGRESS_METRICS[phase])
+                )
 
+        log.info("%s pretraining: up to %d epochs on build %s", name, epochs, arrays.build_id)
         if phase == 1:
             result = pretrain_macro(arrays, inputs.week_dates, inputs.embeddings, cfg, on_epoch=on_epoch)
         else:
             result = pretrain_micro(arrays, cfg, on_epoch=on_epoch)
+        log.info(
+            "%s pretraining done: %d/%d epochs, best epoch %d (%s)",
+            name,
+            result.summary["epochs_run"],
+            epochs,
+            result.summary["best_epoch"],
+            format_metrics(result.summary, PROGRESS_METRICS[phase]),
+        )
         folder = checkpoint_dir(cfg, stage, arrays.build_id)
         meta = {
             "stage": stage,

@@ -102,14 +102,16 @@ def test_validate_data_names_a_missing_benchmark_and_a_short_split(tmp_path, fil
 
 def test_missing_folder_is_one_line(tmp_path, capsys):
     code = main(["ingest", "--source", "files", "--path", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w")])
-    assert code != 0
+    assert code == 2
     assert "nope" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "w").exists()
 
 
 def test_bad_date_is_one_line(tmp_path, capsys):
     code = main(["ingest", "--start", "2024-99-01", "--warehouse", str(tmp_path / "w.duckdb")])
-    assert code != 0
-    assert "start date '2024-99-01' is not a date" in _one_error_line(capsys.readouterr().err)
+    assert code == 2  # a usage error, caught by the parser before the warehouse is created
+    assert "argument --start: '2024-99-01' is not a date" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_second_writer_gets_locked_message(tmp_path, capsys):

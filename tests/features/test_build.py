@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -337,3 +339,40 @@ def test_no_sentiment_is_neutral_and_reported(tmp_path):
     assert report["sector_features"]["sentiment_1w"]["status"] == "neutral"
     assert report["sector_features"]["sentiment_1w"]["missing_sources"] == ["sentiment"]
     assert any("no sector sentiment" in note for note in report["notes"])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_logged_per_stage_when_stderr_is_not_a_terminal(market_warehouse, monkeypatch, caplog):
+    from hrl_sarp.features.build import BUILD_STAGES
+
+    stderr = io.StringIO()  # redirected output: isatty() is False
+    monkeypatch.setattr("sys.stderr", stderr)
+    caplog.set_level(logging.INFO, logger="hrl_sarp")
+    with wh.open_warehouse(market_warehouse) as con:
+        summary = build_features(con, feature_config(market_warehouse), progress=True)
+        again = build_features(con, feature_config(market_warehouse), progress=True)
+    assert stderr.getvalue() == ""  # no bar frames in a log file
+    lines = [r.getMessage() for r in caplog.records if r.name == "hrl_sarp.features.build"]
+    stages = [
+        f"features {i}/7 {stage}: {summary.stage_seconds[stage]:.2f} s" for i, stage in enumerate(BUILD_STAGES, 1)
+    ]
+    assert lines == [
+        f"features: building {summary.build_id}",
+        *stages,
+        f"features: build {summary.build_id} is complete already, nothing to do",
+    ]
+    assert again.skipped and list(summary.stage_seconds) == list(BUILD_STAGES)
+
+
+def test_progress_bar_on_a_terminal_replaces_the_stage_lines(market_warehouse, monkeypatch, caplog):
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    caplog.set_level(logging.INFO, logger="hrl_sarp")
+    with wh.open_warehouse(market_warehouse) as con:
+        build_features(con, feature_config(market_warehouse), progress=True)
+    assert "build-features" in terminal.getvalue()
+    assert not [r for r in caplog.records if r.getMessage().startswith("features 1/7")]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import numpy as np
 import pytest
@@ -24,11 +26,12 @@ def _config(path, tmp, **extra):
     return load_config("demo", overrides=overrides)
 
 
-def test_fit_gnn_stores_embeddings_and_records_the_run(feature_warehouse, tracked):
+def test_fit_gnn_stores_embeddings_and_records_the_run(feature_warehouse, tracked, caplog):
     import mlflow
 
     from hrl_sarp.gnn.fit import fit_gnn
 
+    caplog.set_level(logging.INFO, logger="hrl_sarp")
     cfg = _config(feature_warehouse, tracked)
     with wh.open_warehouse(feature_warehouse) as con:
         summary = fit_gnn(con, cfg, progress=False)
@@ -48,6 +51,18 @@ def test_fit_gnn_stores_embeddings_and_records_the_run(feature_warehouse, tracke
     assert {"gnn/val_rank_ic", "gnn/raw_probe_rank_ic", "gnn/link_auc"} <= set(run.data.metrics)
     history = mlflow.tracking.MlflowClient().get_metric_history(run.info.run_id, "gnn/loss_rank")
     assert len(history) == cfg.gnn.epochs * len(summary.anchors)
+    # progress without a bar: about 30 epoch lines over all refits plus each refit's last epoch, losses as recorded
+    n_fits, n_epochs = len(summary.anchors), cfg.gnn.epochs
+    pattern = rf"gnn fit (\d+)/{n_fits} \((\d+) weeks\) epoch (\d+)/{n_epochs}: loss_rank (\S+) loss_recon (\S+)"
+    lines = [r.getMessage() for r in caplog.records if r.name == "hrl_sarp.gnn.fit"]
+    epochs = [re.fullmatch(pattern, line) for line in lines if line.startswith("gnn fit")]
+    assert all(epochs) and epochs[0][1] == "1" and epochs[0][3] == "1"
+    done = {(int(m[1]), int(m[3])) for m in epochs}
+    assert {(k, n_epochs) for k in range(1, n_fits + 1)} <= done and len(done) <= 30 + n_fits
+    loss_rank = {m.step: m.value for m in history}
+    for m in epochs:
+        assert float(m[4]) == pytest.approx(loss_rank[(int(m[1]) - 1) * n_epochs + int(m[3]) - 1], rel=1e-3)
+    assert lines[-1].startswith(f"gnn done: {summary.weeks_embedded} weeks embedded, val rank IC ")
     assert run.data.tags["gnn_model_version"] == version
     artifacts = {a.path for a in mlflow.tracking.MlflowClient().list_artifacts(run.info.run_id)}
     assert {"model", "plots", "gnn_summary.json"} <= artifacts

@@ -1,5 +1,6 @@
 import json
 
+from hrl_sarp import warehouse as wh
 from hrl_sarp.cli import main
 from hrl_sarp.rl import runner
 
@@ -14,6 +15,7 @@ def test_train_phase_3_to_5_dispatch_to_rl(monkeypatch, capsys, tmp_path):
 
     monkeypatch.setattr(runner, "run_phase", fake_run_phase)
     warehouse = str(tmp_path / "wh.duckdb")
+    wh.connect(warehouse).close()  # `train` works on an existing warehouse
     for phase in (3, 4, 5):
         assert main(["train", "--phase", str(phase), "--profile", "demo", "--warehouse", warehouse, "--json"]) == 0
         summary = json.loads(capsys.readouterr().out)

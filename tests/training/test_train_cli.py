@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from hrl_sarp import warehouse as wh
 from hrl_sarp.cli import main
 from hrl_sarp.training import runner
 
@@ -30,7 +31,9 @@ def train_setup(tmp_path, monkeypatch, tiny_arrays, tiny_embeddings):
         return runner.PretrainInputs(tiny_arrays, "snap-tiny", week_dates, emb, "gnn-tiny")
 
     monkeypatch.setattr(runner, "load_inputs", fake_inputs)
-    return {"uri": uri, "config": str(path), "warehouse": str(tmp_path / "wh.duckdb")}
+    warehouse = tmp_path / "wh.duckdb"
+    wh.connect(warehouse).close()  # `train` works on an existing warehouse (the fake inputs stand in for its features)
+    return {"uri": uri, "config": str(path), "warehouse": str(warehouse)}
 
 
 def _run(capsys, setup, phase):
