@@ -15,6 +15,8 @@ from tests.system_fixture import build_warehouse, fast_config, write_config_file
 
 pytestmark = pytest.mark.slow
 
+HOLDINGS = Path(__file__).parents[1] / "fixtures" / "holdings.csv"
+
 
 def _artifacts(key: str) -> str:
     """The data of every artifact with ``key`` (one per flow run), as text."""
@@ -69,11 +71,17 @@ def test_backtest_and_rebalance_flows(prefect_harness, tmp_path, monkeypatch):
     assert "hrl_sarp" in table and "information_ratio" in table
     assert "Split:" in _artifacts("backtest-report") and "champion" in _artifacts("backtest-report")
 
-    proposal = rebalance_flow(config=config)
+    orders_file = tmp_path / "orders.csv"
+    proposal = rebalance_flow(config=config, holdings=str(HOLDINGS), nav=10_000_000.0, out=str(orders_file))
     assert proposal["model_version"] == summary["registry"]["version"]
     assert proposal["invested"] + proposal["cash"] == pytest.approx(1.0, abs=1e-5)
     assert proposal["checks"]["max_stock_weight"] <= cfg.risk.stock_cap + 1e-9
-    assert '"symbol": "cash"' in _artifacts("rebalance-proposal")
+    assert proposal["nav"] == 10_000_000 and proposal["orders_file"] == str(orders_file)
+    # the orders file as the Prefect table artifact (cash on its own line) and as an MLflow artifact
+    artifact = _artifacts("rebalance-proposal")
+    assert '"symbol": "cash"' in artifact and '"side": "cash"' in artifact and '"trade_shares"' in artifact
+    logged = {a.path for a in client.list_artifacts(proposal["mlflow_run_id"], "rebalance")}
+    assert "rebalance/orders.csv" in logged and orders_file.is_file()
     with wh.open_warehouse(cfg.warehouse_path(), read_only=True) as con:
         rows = con.execute(
             "SELECT sum(target_weight), count(*) FROM rebalance_proposals WHERE proposal_id = ?",
