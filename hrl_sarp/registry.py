@@ -20,8 +20,10 @@ champion this code cannot load at all is replaced (it could not serve a rebalanc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +44,9 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 ARTIFACT_NAME = "system"
 LOGGED_MODEL_NAME = "hrl_sarp_system"
+FINGERPRINT_TAG = "system_fingerprint"
+# SB3 zip members that change between two saves of the same networks (wall-clock start time, host details).
+_VOLATILE_ZIP_MEMBERS = frozenset({"data", "system_info.txt"})
 
 
 def rows_for_dates(dates: np.ndarray, asked: pd.Series) -> np.ndarray:
@@ -119,6 +124,38 @@ class HrlSarpModel(PythonModel):
         return pd.concat(out, ignore_index=True)
 
 
+def system_fingerprint(folder: str | Path) -> str:
+    """Content hash of a system folder that two saves of the same networks, config and metadata share: SB3 zips are
+    hashed member by member, leaving out the members that record when and where they were saved."""
+    root = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode())
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                for member in sorted(set(archive.namelist()) - _VOLATILE_ZIP_MEMBERS):
+                    digest.update(member.encode())
+                    digest.update(archive.read(member))
+        else:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _same_version(name: str, fingerprint: str, score: float) -> Any:
+    """The registered version of ``name`` holding this exact system with this exact score, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = _client().search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    for version in versions:
+        tags = version.tags or {}
+        if tags.get(FINGERPRINT_TAG) == fingerprint and tags.get("val_sharpe") == repr(float(score)):
+            return version
+    return None
+
+
 @dataclass(frozen=True)
 class Registration:
     """Outcome of :func:`register_system`."""
@@ -131,6 +168,7 @@ class Registration:
     champion_val_sharpe: float | None  # the previous champion's score it was compared with
     model_uri: str  # models:/<name>/<version>
     run_id: str | None
+    unchanged: bool = False  # the same system and score were already registered: no new version was made
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -229,30 +267,47 @@ def register_system(
         from hrl_sarp.errors import HrlSarpError
 
         raise HrlSarpError(f"{folder}: no validation Sharpe recorded and no inputs to compute it")
+    fingerprint = system_fingerprint(folder)
+    existing = _same_version(name, fingerprint, score)
     champion = current_champion(name)
-    champion_score = _champion_score(champion, system, inputs) if champion is not None else None
-    with _quiet_model_logging():
-        info = mlflow.pyfunc.log_model(
-            name=LOGGED_MODEL_NAME,
-            python_model=HrlSarpModel(),
-            artifacts={ARTIFACT_NAME: str(folder)},
-            registered_model_name=name,
-            pip_requirements=["hrl-sarp"],
-        )
-    version = str(info.registered_model_version)
+    if existing is not None and champion is not None and str(champion.version) == str(existing.version):
+        champion, champion_score = None, None  # it is the champion already: nothing to compare with
+        previous = str(existing.version)
+    else:
+        champion_score = _champion_score(champion, system, inputs) if champion is not None else None
+        previous = None if champion is None else str(champion.version)
     client = _client()
-    version_tags = {
-        "val_sharpe": repr(float(score)),
-        "build_id": str(system.meta.get("build_id")),
-        "system_kind": system.kind,
-        "config_hash": str(system.meta.get("config_hash")),
-        "gnn_model_version": str(system.meta.get("gnn_model_version")),
-        **(tags or {}),
-    }
-    if champion is not None:
-        version_tags["compared_with_champion"] = f"v{champion.version}: {champion_score!r}"
-    for key, value in version_tags.items():
-        client.set_model_version_tag(name, version, key, value)
+    if existing is not None:  # a forced re-run of the same training: the same version, its alias re-decided
+        logging.getLogger(__name__).info(
+            "%s v%s already holds this system with validation Sharpe %.4f: no new version",
+            name,
+            existing.version,
+            score,
+        )
+        version = str(existing.version)
+    else:
+        with _quiet_model_logging():
+            info = mlflow.pyfunc.log_model(
+                name=LOGGED_MODEL_NAME,
+                python_model=HrlSarpModel(),
+                artifacts={ARTIFACT_NAME: str(folder)},
+                registered_model_name=name,
+                pip_requirements=["hrl-sarp"],
+            )
+        version = str(info.registered_model_version)
+        version_tags = {
+            "val_sharpe": repr(float(score)),
+            "build_id": str(system.meta.get("build_id")),
+            "system_kind": system.kind,
+            "config_hash": str(system.meta.get("config_hash")),
+            "gnn_model_version": str(system.meta.get("gnn_model_version")),
+            FINGERPRINT_TAG: fingerprint,
+            **(tags or {}),
+        }
+        if champion is not None:
+            version_tags["compared_with_champion"] = f"v{champion.version}: {champion_score!r}"
+        for key, value in version_tags.items():
+            client.set_model_version_tag(name, version, key, value)
     wins = champion is None or champion_score is None or score > champion_score
     alias = CHAMPION if wins else CHALLENGER
     client.set_registered_model_alias(name, alias, version)
@@ -262,10 +317,11 @@ def register_system(
         version=version,
         alias=alias,
         val_sharpe=float(score),
-        previous_champion=None if champion is None else str(champion.version),
+        previous_champion=previous,
         champion_val_sharpe=champion_score,
         model_uri=f"models:/{name}/{version}",
         run_id=None if active is None else active.info.run_id,
+        unchanged=existing is not None,
     )
 
 

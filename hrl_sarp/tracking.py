@@ -8,16 +8,22 @@ compare runs side by side.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.config import REPO_ROOT, Config, output_path
 
 STAGE_TAG = "hrl_sarp.stage"
 PARENT_TAG = "hrl_sarp.pipeline"
+FLOW_TAG = "hrl_sarp.flow"
+NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI (Markdown)
+# MLflow 3 opens an experiment on its GenAI pages unless its kind says otherwise.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_DEVELOPMENT = "custom_model_development"
 
 
 def tracking_uri(cfg: Config) -> str:
@@ -26,14 +32,13 @@ def tracking_uri(cfg: Config) -> str:
         return env
     if cfg.tracking.uri:
         return cfg.tracking.uri
-    db = REPO_ROOT / "mlruns" / "mlflow.db"
+    db = output_path("mlruns") / "mlflow.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{db}"
 
 
 def artifact_location(cfg: Config) -> str:
-    path = Path(cfg.tracking.artifact_dir)
-    path = path if path.is_absolute() else REPO_ROOT / path
+    path = output_path(cfg.tracking.artifact_dir)
     path.mkdir(parents=True, exist_ok=True)
     return path.as_uri()
 
@@ -54,16 +59,52 @@ def setup(cfg: Config) -> str:
 
     import mlflow
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in ("alembic", "mlflow.store.db.utils"):  # schema set-up chatter of a new store
+        logging.getLogger(name).setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri(cfg))
     experiment = mlflow.get_experiment_by_name(cfg.tracking.experiment)
     if experiment is None:
-        created = mlflow.create_experiment(cfg.tracking.experiment, artifact_location=artifact_location(cfg))
+        created = mlflow.create_experiment(
+            cfg.tracking.experiment,
+            artifact_location=artifact_location(cfg),
+            tags={EXPERIMENT_KIND_TAG: MODEL_DEVELOPMENT},
+        )
         # nested runs started without an experiment id land in the active experiment: make it this one
         mlflow.set_experiment(experiment_id=created)
         return created
+    if (experiment.tags or {}).get(EXPERIMENT_KIND_TAG) != MODEL_DEVELOPMENT:  # made by an older version
+        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_DEVELOPMENT)
     mlflow.set_experiment(cfg.tracking.experiment)
     return experiment.experiment_id
+
+
+def parent_run_name(profile: str, flow_run_name: str | None = None, when: dt.datetime | None = None) -> str:
+    """``demo 2026-12-02 14:05 (quirky-otter)``: profile, local start time and Prefect flow-run name, so parent runs
+    can be told apart in the MLflow compare view."""
+    stamp = (when or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    return f"{profile} {stamp}" + (f" ({flow_run_name})" if flow_run_name else "")
+
+
+# The MLflow 3 UI starts in its GenAI workspace unless the address asks for the machine-learning one.
+ML_WORKSPACE = "workflowType=machine_learning"
+
+
+def run_url(experiment_id: str, run_id: str | None = None, tab: str = "") -> str:
+    """The MLflow UI's address (relative, so it works on any host) of an experiment's runs table, or of one run
+    (``tab`` e.g. ``artifacts/report``), in the machine-learning workspace."""
+    path = f"#/experiments/{experiment_id}/runs" + (f"/{run_id}" if run_id else "") + (f"/{tab}" if tab else "")
+    return f"{path}?{ML_WORKSPACE}"
+
+
+def model_version_url(name: str, version: str) -> str:
+    return f"#/models/{name}/versions/{version}?{ML_WORKSPACE}"
+
+
+def describe_run(run_id: str, markdown: str) -> None:
+    """Set a run's description (shown on its page and as the compare view's note)."""
+    import mlflow
+
+    mlflow.MlflowClient().set_tag(run_id, NOTE_TAG, markdown)
 
 
 @contextlib.contextmanager

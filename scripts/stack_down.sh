@@ -3,7 +3,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STACK="$ROOT/.stack"
+STACK="${HRL_SARP_STACK_DIR:-$ROOT/.stack}"
 shopt -s nullglob
 pids=("$STACK"/*.pid)
 if ((${#pids[@]} == 0)); then

@@ -10,7 +10,9 @@ BIN="${BIN:-$ROOT/.venv/bin}"
 HOST=127.0.0.1
 PREFECT_PORT="${PREFECT_PORT:-4200}"
 MLFLOW_PORT="${MLFLOW_PORT:-5000}"
-STACK="$ROOT/.stack"
+# PIDs, logs and addresses; and the MLflow store. Overridable so a test can run a stack of its own.
+STACK="${HRL_SARP_STACK_DIR:-$ROOT/.stack}"
+MLRUNS="${HRL_SARP_MLRUNS_DIR:-$ROOT/mlruns}"
 POOL="hrl-sarp-process"
 
 export PREFECT_HOME="${PREFECT_HOME:-$ROOT/.prefect}"
@@ -20,7 +22,7 @@ export PREFECT_SERVER_API_HOST="$HOST"
 export PREFECT_SERVER_API_PORT="$PREFECT_PORT"
 export PREFECT_API_URL="http://$HOST:$PREFECT_PORT/api"
 export PREFECT_UI_API_URL="$PREFECT_API_URL"
-mkdir -p "$STACK" "$PREFECT_HOME" "$ROOT/mlruns/artifacts"
+mkdir -p "$STACK" "$PREFECT_HOME" "$MLRUNS/artifacts"
 
 alive() { [[ -f "$STACK/$1.pid" ]] && kill -0 "$(cat "$STACK/$1.pid")" 2>/dev/null; }
 
@@ -58,8 +60,10 @@ for pair in "prefect-server:$PREFECT_PORT:PREFECT_PORT" "mlflow:$MLFLOW_PORT:MLF
 done
 
 start prefect-server "$BIN/prefect" server start --host "$HOST" --port "$PREFECT_PORT"
-start mlflow "$BIN/mlflow" server --host "$HOST" --port "$MLFLOW_PORT" --workers 1 \
-    --backend-store-uri "sqlite:///$ROOT/mlruns/mlflow.db" --default-artifact-root "$ROOT/mlruns/artifacts"
+# Without MLflow's background job runner (a huey consumer and its workers, about 2 GB here): nothing in this project
+# submits MLflow jobs (GenAI trace rollups, prompt optimisation).
+MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false start mlflow "$BIN/mlflow" server --host "$HOST" --port "$MLFLOW_PORT" --workers 1 \
+    --backend-store-uri "sqlite:///$MLRUNS/mlflow.db" --default-artifact-root "$MLRUNS/artifacts"
 wait_http "$PREFECT_API_URL/health" 120 prefect-server
 
 "$BIN/python" -m deployments.deploy --work-pool "$POOL"
@@ -72,13 +76,20 @@ PREFECT_UI_URL=http://$HOST:$PREFECT_PORT
 MLFLOW_UI_URL=http://$HOST:$MLFLOW_PORT
 URLS
 
+held() {  # resident memory of a service's process group, in MB
+    local pid
+    pid=$(cat "$STACK/$1.pid")
+    ps -o rss= -g "$pid" 2>/dev/null | awk '{ kb += $1 } END { printf "%.0f", kb / 1024 }'
+}
+memory="prefect-server $(held prefect-server) MB, worker $(held worker) MB, mlflow $(held mlflow) MB"
+
 cat <<MSG
 
 HRL-SARP local stack is up (everything on $HOST; logs and PIDs in .stack/):
   Prefect UI  http://$HOST:$PREFECT_PORT
   MLflow UI   http://$HOST:$MLFLOW_PORT
-Run the pipeline through the worker:
-  export PREFECT_API_URL=$PREFECT_API_URL PREFECT_HOME=$PREFECT_HOME
-  $BIN/prefect deployment run 'train-all/weekly' --watch
+  memory held: $memory
+Run the pipeline through the worker (from any shell):
+  .venv/bin/hrl-sarp run train-all/weekly --watch
 Stop it with: make down
 MSG

@@ -10,6 +10,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # Tests that do not choose an MLflow store get a throwaway one per test process, never the repository's mlruns/.
 os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{tempfile.mkdtemp(prefix='hrl_sarp_tests_')}/mlflow.db")
+# ... and relative output paths (artifacts/, reports, a default warehouse) land in a throwaway root too.
+os.environ.setdefault("HRL_SARP_OUTPUT_ROOT", tempfile.mkdtemp(prefix="hrl_sarp_outputs_"))
 
 import pytest  # noqa: E402
 
@@ -77,3 +79,36 @@ def files_folder(tmp_path):
         return root
 
     return make
+
+
+# ------------------------------------------------------------------------------------------ a clean working tree
+# Everything a test writes belongs in a temp dir: the session records the repository's files (tracked, untracked
+# and ignored, outside caches) before the first test and fails if new ones appear by the end.
+_CACHES = (".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", "hrl_sarp.egg-info", ".prefect")
+
+
+def repository_files() -> set[str]:
+    from hrl_sarp.config import REPO_ROOT
+
+    found = set()
+    for folder, dirs, files in os.walk(REPO_ROOT):
+        dirs[:] = [d for d in dirs if d not in _CACHES]
+        relative = os.path.relpath(folder, REPO_ROOT)
+        found.update(os.path.normpath(os.path.join(relative, name)) for name in files if not name.endswith(".pyc"))
+    return found
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        session.config._repository_files = repository_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_repository_files", None)
+    if before is None or os.environ.get("HRL_SARP_ALLOW_TREE_WRITES"):
+        return
+    left = sorted(repository_files() - before)
+    if left:
+        shown = "\n  ".join(left[:20]) + (f"\n  ... and {len(left) - 20} more" if len(left) > 20 else "")
+        sys.stderr.write(f"\nerror: the tests left {len(left)} file(s) in the repository:\n  {shown}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -65,3 +65,8 @@ def test_dockerfile_follows_the_makefile_install_path():
     torch = next(i for i, line in enumerate(lines) if "torch==2.13.0" in line)
     project = next(i for i, line in enumerate(lines) if "pip install -e '.[" in line and "dask" in line)
     assert torch < project
+
+
+def test_mlflow_runs_without_its_background_job_runner():
+    assert SERVICES["mlflow"]["environment"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in (REPO_ROOT / "scripts" / "stack_up.sh").read_text()

@@ -98,17 +98,24 @@ def test_champion_moves_only_for_a_better_validation_sharpe(setup, tmp_path):
         champion = current_champion()
         score = float(champion.tags["val_sharpe"])
 
-        # the same system again, scored on the same rows: a tie is not a win
-        again = register_system(folder, inputs=(arrays, embeddings))
-        assert again.alias == CHALLENGER
-        assert again.champion_val_sharpe == pytest.approx(score, abs=1e-12)
-
-        def variant(name: str, delta: float) -> Path:
+        def variant(name: str, delta: float | None) -> Path:
             copy = shutil.copytree(folder, tmp_path / name)
             meta = json.loads((copy / SYSTEM_FILE).read_text())
-            meta["val_sharpe"] = score + delta
+            meta["val_sharpe"] = None if delta is None else score + delta
+            meta["variant"] = name
             (copy / SYSTEM_FILE).write_text(json.dumps(meta))
             return copy
+
+        # the same system again with the same score: no new version (a forced re-run must not add one)
+        versions = len(MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'"))
+        again = register_system(folder, inputs=(arrays, embeddings))
+        assert again.unchanged and again.version == str(champion.version) and again.alias == CHAMPION
+        assert len(MlflowClient().search_model_versions(f"name = '{MODEL_NAME}'")) == versions
+
+        # other files, the same networks, scored on the same rows: a tie is not a win
+        tie = register_system(variant("tie", None), inputs=(arrays, embeddings))
+        assert not tie.unchanged and tie.alias == CHALLENGER
+        assert tie.champion_val_sharpe == pytest.approx(score, abs=1e-12)
 
         worse = register_system(variant("worse", -0.5))
         assert worse.alias == CHALLENGER and worse.previous_champion == str(champion.version)
@@ -149,3 +156,31 @@ def test_a_champion_this_code_cannot_load_is_replaced(setup, tmp_path, caplog, m
             new = register_system(folder, inputs=(arrays, embeddings))
     assert new.alias == CHAMPION and new.champion_val_sharpe is None and new.previous_champion == first.version
     assert any("cannot be loaded by this code" in r.getMessage() for r in caplog.records)
+
+
+def test_fingerprint_ignores_when_a_zip_was_saved_not_what_it_holds(setup, tmp_path):
+    import zipfile
+
+    from hrl_sarp.registry import system_fingerprint
+
+    _, folder, _ = setup
+    zips = sorted(Path(folder).glob("*.zip"))
+    assert zips, "the fixture system has SB3 zips"
+
+    def rewritten(name: str, member: str, payload: bytes) -> Path:
+        copy = shutil.copytree(folder, tmp_path / name)
+        source = copy / zips[0].name
+        with zipfile.ZipFile(source) as archive:
+            members = {m: archive.read(m) for m in archive.namelist()}
+        members[member] = payload
+        with zipfile.ZipFile(source, "w") as archive:
+            for key in sorted(members):
+                archive.writestr(key, members[key])
+        return copy
+
+    data = json.loads(zipfile.ZipFile(zips[0]).read("data"))
+    data["start_time"] = 1
+    resaved = rewritten("resaved", "data", json.dumps(data).encode())
+    assert system_fingerprint(resaved) == system_fingerprint(folder)
+    retrained = rewritten("retrained", "policy.pth", b"other weights")
+    assert system_fingerprint(retrained) != system_fingerprint(folder)

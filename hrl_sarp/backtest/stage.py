@@ -15,6 +15,7 @@ This is the library code behind ``hrl-sarp backtest`` and the ``backtest`` flow'
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from hrl_sarp.backtest.evaluate import HRL_SARP, NOT_TRAINED, PRETRAINED, Evalua
 from hrl_sarp.backtest.flat_rl import FLAT_RL
 from hrl_sarp.backtest.ridge import RIDGE
 from hrl_sarp.backtest.truth import TRUTH_METRICS
-from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.config import Config, output_path
 from hrl_sarp.domain import CASH, METRIC_NAMES
 from hrl_sarp.errors import HrlSarpError, WarehouseStateError
 from hrl_sarp.features.arrays import FeatureArrays
@@ -71,8 +72,7 @@ class StageInputs:
 
 
 def _root(path: str) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else REPO_ROOT / p
+    return output_path(path)
 
 
 def system_dir(cfg: Config, build_id: str) -> Path:
@@ -214,22 +214,11 @@ def record(
     arrays = inputs.arrays
     validate_backtest_table(evaluation.result.table())
     out = Path(out_dir) if out_dir else report_dir(cfg, arrays.build_id)
-    files = write_report(
-        evaluation.result,
-        out,
-        regime_called=evaluation.regime_called,
-        regime_realised=evaluation.regime_realised,
-        regime_dates=evaluation.regime_dates,
-    )
     summary = evaluation.summary()
     summary = {"split": summary.pop("split", None), "benchmark": inputs.benchmark, **summary}
     summary["hrl_sarp_status"] = inputs.system_note
     if inputs.system_folder:
         summary["hrl_sarp_seeds"] = [r.seed for r in evaluation.result.results[HRL_SARP]]
-    targets_csv = None
-    if evaluation.hrl_targets:
-        targets_csv = out / "hrl_sarp_targets.csv"
-        hrl_targets_frame(evaluation, arrays).to_csv(targets_csv, index=False)
     tags = {
         "build_id": arrays.build_id,
         tracking.SNAPSHOT_TAG: inputs.snapshot,
@@ -239,6 +228,25 @@ def record(
     with tracking.stage_run(
         cfg, STAGE, tags={k: str(v) for k, v in tags.items() if v}, parent_run_id=parent_run_id
     ) as run:
+        if register and inputs.system_folder is not None:
+            from hrl_sarp.registry import register_system
+
+            registration = register_system(
+                inputs.system_folder, inputs=(arrays, inputs.embeddings), tags={"backtest_run_id": run.info.run_id}
+            )
+            summary["registry"] = registration.to_dict()
+        files = write_report(
+            evaluation.result,
+            out,
+            regime_called=evaluation.regime_called,
+            regime_realised=evaluation.regime_realised,
+            regime_dates=evaluation.regime_dates,
+            provenance=provenance(cfg, arrays.build_id, inputs.snapshot, run.info.run_id, summary.get("registry")),
+        )
+        targets_csv = None
+        if evaluation.hrl_targets:
+            targets_csv = out / "hrl_sarp_targets.csv"
+            hrl_targets_frame(evaluation, arrays).to_csv(targets_csv, index=False)
         tracking.log_metrics(stable_metrics(evaluation))
         tracking.log_metrics({"backtest.folds": float(len(evaluation.plan.folds))})
         if seconds is not None:
@@ -247,20 +255,47 @@ def record(
             tracking.log_metrics({"hrl_sarp.regime_hit_rate": summary["regime_hit_rate"]})
         for path in [files.html, files.table_csv, *files.plots.values(), *([targets_csv] if targets_csv else [])]:
             tracking.log_artifact(path, STAGE)
+        summary["mlflow_run_id"] = run.info.run_id
+        summary["report"] = str(files.html)
+        summary["report_dir"] = str(out)
         summary_file = out / "summary.json"
         summary_file.write_text(json.dumps(summary, indent=2, default=str))
         tracking.log_artifact(summary_file, STAGE)
-        if register and inputs.system_folder is not None:
-            from hrl_sarp.registry import register_system
-
-            registration = register_system(
-                inputs.system_folder, inputs=(arrays, inputs.embeddings), tags={"backtest_run_id": run.info.run_id}
-            )
-            summary["registry"] = registration.to_dict()
-        summary["mlflow_run_id"] = run.info.run_id
-    summary["report"] = str(files.html)
-    summary["report_dir"] = str(out)
+    if out_dir is None:
+        summary["latest"] = str(point_latest(out))
     return summary
+
+
+def provenance(
+    cfg: Config, build_id: str, snapshot: str | None, run_id: str, registry: dict[str, Any] | None
+) -> dict[str, str]:
+    """Where a report came from: generation time, code, config, data, the MLflow run, the registered version."""
+    import datetime as dt
+
+    from hrl_sarp import tracking
+
+    model = "not registered"
+    if registry:
+        model = f"{registry['name']} v{registry['version']} ({registry['alias']})"
+    return {
+        "generated": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "git sha": tracking.git_sha(),
+        "profile / config hash": f"{cfg.profile} / {cfg.config_hash()}",
+        "feature build": build_id,
+        "data snapshot": str(snapshot or ""),
+        "MLflow run": f"{run_id} ({tracking.tracking_uri(cfg)})",
+        "model version": model,
+    }
+
+
+def point_latest(out: Path) -> Path:
+    """Make ``<reports>/latest`` a link to ``out`` (relative, replaced atomically); returns the link's path."""
+    link = out.parent / "latest"
+    temporary = out.parent / f".latest-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(out.name, target_is_directory=True)
+    os.replace(temporary, link)
+    return link
 
 
 def run_backtest_stage(

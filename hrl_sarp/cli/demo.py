@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 from hrl_sarp.cli import add_common
 from hrl_sarp.config import REPO_ROOT
-from hrl_sarp.errors import ConfigError
+from hrl_sarp.domain import PipelineStage
 
 MAX_METRICS_SHOWN = 3
 # Metrics worth a glance in the summary table, in order of preference (substrings of the metric name).
@@ -29,9 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ephemeral API; unchanged stages are skipped from the cache.",
     )
     demo.add_argument("--force", action="store_true", help="ignore the cache and run every stage")
-    demo.add_argument("--until", metavar="STAGE", help="stop after this stage (e.g. features)")
+    demo.add_argument(
+        "--until",
+        choices=get_args(PipelineStage),
+        metavar="STAGE",
+        help=f"stop after this stage, one of: {', '.join(get_args(PipelineStage))} (default: run them all)",
+    )
     demo.add_argument("--seeds", type=int, nargs="+", metavar="SEED", help="training seeds (default: config seed)")
-    add_common(demo)
+    add_common(demo, warehouse="create", config=False)
     demo.set_defaults(handler=run_demo)
 
 
@@ -49,8 +55,6 @@ def _prepare_environment() -> dict[str, str]:
 
 
 def run_demo(args: argparse.Namespace) -> dict[str, Any]:
-    if args.config:
-        raise ConfigError("demo runs a named profile: use --profile (demo | full), not --config")
     urls = _prepare_environment()
     train_all = importlib.import_module("flows.train_all").train_all
     result = train_all(
@@ -104,11 +108,19 @@ def format_strategies(strategies: dict[str, dict[str, float]]) -> str:
     scored = {name: m for name, m in strategies.items() if isinstance(m, dict)}
     ordered = sorted(scored.items(), key=lambda item: -float(item[1].get("sharpe", float("-inf"))))
     for name, metrics in ordered:
-        rows.append((name, *(f"{float(metrics.get(c, float('nan'))):.3f}" for c in STRATEGY_COLUMNS)))
+        rows.append((name, *(_format(c, metrics.get(c, float("nan"))) for c in STRATEGY_COLUMNS)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def _format(metric: str, value: Any) -> str:
+    """Fractions of capital or days as percentages, ratios with three decimals."""
+    from hrl_sarp.reporting.report import PERCENT_METRICS
+
+    number = float(value)
+    return f"{100 * number:.1f}%" if metric in PERCENT_METRICS else f"{number:.3f}"
 
 
 def format_table(stages: list[dict[str, Any]]) -> str:
@@ -146,14 +158,21 @@ def where_to_look(result: dict[str, Any], urls: dict[str, str]) -> dict[str, str
     from hrl_sarp.config import load_config
 
     cfg = load_config(profile=result.get("profile", "demo"), overrides={"warehouse": result.get("warehouse")})
+    run_id = result.get("mlflow_run_id")
+    experiment = result.get("mlflow_experiment_id")
+    page = tracking.run_url(experiment, run_id) if run_id and experiment else ""
     where = {
-        "MLflow": urls.get("MLFLOW_UI_URL")
-        or f"make up -> http://127.0.0.1:5000 (or: mlflow ui --host 127.0.0.1 --backend-store-uri "
-        f"{tracking.tracking_uri(cfg)}); parent run {result.get('mlflow_run_id')}",
+        "MLflow": f"{urls['MLFLOW_UI_URL']}/{page}"
+        if urls.get("MLFLOW_UI_URL")
+        else f"make up -> http://127.0.0.1:5000/{page} (or: mlflow ui --host 127.0.0.1 --backend-store-uri "
+        f"{tracking.tracking_uri(cfg)})",
         "Prefect": urls.get("PREFECT_UI_URL")
         or f"make up -> http://127.0.0.1:4200 (flow run {result.get('flow_run_id')} is in .prefect/)",
         "warehouse": result.get("warehouse", ""),
     }
     if result.get("report"):
         where["report"] = str(result["report"])
+        latest = Path(result["report"]).parent.parent / "latest"
+        if latest.is_symlink() and latest.resolve() == Path(result["report"]).parent.resolve():
+            where["report"] = str(latest / Path(result["report"]).name)
     return where

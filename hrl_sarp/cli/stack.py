@@ -1,6 +1,8 @@
-"""``hrl-sarp up`` / ``hrl-sarp down``: the local Prefect server, worker and MLflow UI (what ``make up``/``down`` run).
+"""``hrl-sarp up`` / ``down`` / ``run``: the local Prefect server, worker and MLflow UI (what ``make up``/``down``
+run), and a deployment run through that server from any shell.
 
-Everything binds to 127.0.0.1; PIDs and logs live in ``.stack/``. See docs/orchestration.md.
+Everything binds to 127.0.0.1; PIDs, logs and the servers' addresses live in ``.stack/``. ``run`` reads the
+addresses from there, so it needs no ``PREFECT_API_URL`` in the shell. See docs/orchestration.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from typing import Any
 from hrl_sarp.config import REPO_ROOT
 
 SCRIPTS = REPO_ROOT / "scripts"
-STACK_DIR = REPO_ROOT / ".stack"
+
+
+def stack_dir() -> Path:
+    """Where ``up`` keeps PIDs, logs and addresses (``HRL_SARP_STACK_DIR``, default ``.stack/`` in the repository)."""
+    return Path(os.environ.get("HRL_SARP_STACK_DIR") or REPO_ROOT / ".stack")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +35,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.set_defaults(handler=run_up)
     down = subparsers.add_parser("down", help="stop exactly what `hrl-sarp up` started")
     down.set_defaults(handler=run_down)
+    run = subparsers.add_parser(
+        "run",
+        help="run a deployment (e.g. train-all/weekly) on the local stack that `make up` started, from any shell",
+        description="Start a run of DEPLOYMENT through the local Prefect server (its address from .stack/) and, "
+        "with --watch, follow it to the end; exit code 1 when the run fails.",
+    )
+    run.add_argument(
+        "deployment", metavar="DEPLOYMENT", type=deployment_name, help="FLOW/DEPLOYMENT, e.g. train-all/weekly"
+    )
+    run.add_argument("--watch", action="store_true", help="wait for the run and stream its state")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=key_value,
+        metavar="KEY=VALUE",
+        help="flow parameter (repeatable), e.g. profile=full",
+    )
+    run.set_defaults(handler=run_deployment)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -52,8 +77,8 @@ def run_down(args: argparse.Namespace) -> dict[str, Any]:
 
 def stack_urls() -> dict[str, str]:
     """The running local stack's addresses (``.stack/urls.env``), or {} when `up` has not run or it has stopped."""
-    urls_file = STACK_DIR / "urls.env"
-    pid_file = STACK_DIR / "prefect-server.pid"
+    urls_file = stack_dir() / "urls.env"
+    pid_file = stack_dir() / "prefect-server.pid"
     if not urls_file.exists() or not pid_file.exists():
         return {}
     try:
@@ -62,3 +87,36 @@ def stack_urls() -> dict[str, str]:
         return {}
     pairs = (line.split("=", 1) for line in urls_file.read_text().splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def deployment_name(text: str) -> str:
+    """argparse type: ``FLOW/DEPLOYMENT``."""
+    flow, _, name = text.partition("/")
+    if not flow or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FLOW/DEPLOYMENT (e.g. train-all/weekly)")
+    return text
+
+
+def key_value(text: str) -> str:
+    """argparse type: ``KEY=VALUE``."""
+    if "=" not in text or not text.partition("=")[0]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. profile=full)")
+    return text
+
+
+def run_deployment(args: argparse.Namespace) -> dict[str, Any]:
+    """``prefect deployment run`` against the running local stack, with its address and PREFECT_HOME set here."""
+    from hrl_sarp.errors import HrlSarpError
+
+    urls = stack_urls()
+    if not urls.get("PREFECT_API_URL"):
+        raise HrlSarpError("the local stack is not running: start it with `make up` (or `hrl-sarp up`)")
+    prefect = Path(sys.executable).parent / "prefect"
+    command = [str(prefect), "deployment", "run", args.deployment, *(f"--param={p}" for p in args.param)]
+    if args.watch:
+        command.append("--watch")
+    env = _env(PREFECT_API_URL=urls["PREFECT_API_URL"])
+    code = subprocess.run(command, env=env, check=False).returncode
+    if code != 0:
+        raise HrlSarpError(f"deployment run {args.deployment} failed (prefect exit code {code}; see the output above)")
+    return {"deployment": args.deployment, "prefect_ui": urls.get("PREFECT_UI_URL", ""), "exit_code": 0}

@@ -1,9 +1,11 @@
 """Backtest report: PNG plots (matplotlib Agg) and one self-contained HTML file.
 
 The HTML embeds every plot as a base64 ``data:`` URI and carries its CSS inline: no scripts, no external links, so
-it opens offline and can be logged to MLflow as a single artifact. It shows the split used, the metrics table (mean
-over seeds) for every strategy, the spread over seeds and the bootstrap intervals of the Sharpe difference against
-equal weight.
+it opens offline and can be logged to MLflow as a single artifact. It shows where it came from (time, git sha,
+config, feature build, MLflow run, model version), the split used, the metrics table (mean over seeds; fractions as
+percentages) for every strategy, the spread over seeds where a strategy ran several, the bootstrap intervals of the
+Sharpe difference against equal weight, the equity chart with the days the risk overlay held HRL-SARP all in cash
+shaded, and the regime calls beside the majority-class baseline.
 """
 
 from __future__ import annotations
@@ -18,9 +20,16 @@ import pandas as pd
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT
 from hrl_sarp.backtest.engine import BacktestResult
-from hrl_sarp.domain import METRIC_NAMES, REGIMES
+from hrl_sarp.backtest.metrics import balanced_accuracy
+from hrl_sarp.domain import METRIC_NAMES, N_REGIMES, REGIMES
 
 HRL_SARP = "hrl_sarp"
+# Metrics that are fractions of capital or of days: shown as percentages.
+PERCENT_METRICS = frozenset(
+    {"cagr", "volatility", "max_drawdown", "cvar95", "hit_rate", "cost_drag", "cash_share", "exposure"}
+)
+# Exposure below this is "all in cash" (the overlay's gate, or a strategy with nothing to hold).
+_CASH_EXPOSURE = 1e-6
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
@@ -30,6 +39,8 @@ th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 thead th { background: #f0f0f0; }
 p.note { color: #555; font-size: 0.9em; }
+dl.provenance { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 0.85em; }
+dl.provenance dt { color: #555; } dl.provenance dd { margin: 0; font-family: monospace; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 """
 
@@ -63,14 +74,40 @@ def _as_datetime(dates: np.ndarray) -> np.ndarray:
     return np.asarray(dates).astype("datetime64[D]").astype("datetime64[ms]").astype(object)
 
 
-def plot_equity(result: BacktestResult, path: Path) -> Path:
-    """NAV (seed mean of daily returns, compounded) of every strategy on one chart."""
+def cash_spans(dates: np.ndarray, exposure: np.ndarray) -> list[tuple[np.datetime64, np.datetime64]]:
+    """(first, last) dates of each run of consecutive days with ``exposure`` (K,) below 1e-6 (fully in cash)."""
+    held = np.asarray(exposure) < _CASH_EXPOSURE
+    if not held.any():
+        return []
+    edges = np.diff(np.concatenate([[0], held.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    days = np.asarray(dates)
+    return [(days[a], days[b]) for a, b in zip(starts, ends, strict=True)]
+
+
+def exposure_of(result: BacktestResult, name: str) -> np.ndarray | None:
+    """(K,) invested fraction of ``name``'s first seed each day (None without weights, e.g. the benchmark)."""
+    runs = result.results.get(name)
+    if not runs or runs[0].weights is None:
+        return None
+    return np.asarray(runs[0].weights).sum(axis=1)
+
+
+def plot_equity(result: BacktestResult, path: Path, shade: str | None = HRL_SARP) -> Path:
+    """NAV (seed mean of daily returns, compounded) of every strategy on one chart; the days ``shade`` (default
+    HRL-SARP) held no stock at all are shaded, so flat stretches read as cash, not as a broken line."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.5))
     x = _as_datetime(result.dates)
     for name in result.strategies:
         nav = np.cumprod(1.0 + result.mean_returns(name))
         ax.plot(x, nav, label=name, linewidth=2.2 if name == HRL_SARP else 1.2)
+    exposure = exposure_of(result, shade) if shade else None
+    if exposure is not None:
+        dates = result.results[shade][0].dates
+        for i, (first, last) in enumerate(cash_spans(dates, exposure)):
+            ax.axvspan(*_as_datetime(np.array([first, last])), color="#999999", alpha=0.2, linewidth=0,
+                       label=f"{shade} all in cash" if i == 0 else None)  # fmt: skip
     ax.set_title("Equity (out-of-sample, net of costs)")
     ax.set_ylabel("NAV (start = 1)")
     ax.grid(alpha=0.3)
@@ -112,9 +149,24 @@ def plot_sector_weights(
     return _save(fig, path)
 
 
+def regime_scores(called: np.ndarray, realised: np.ndarray) -> dict[str, float | str]:
+    """Hit rate and balanced accuracy of the calls (K,) against the realised regimes (K,), beside the majority
+    class's (the constant call that a hit rate flatters)."""
+    called, realised = np.asarray(called, dtype=np.int64), np.asarray(realised, dtype=np.int64)
+    majority = int(np.argmax(np.bincount(realised, minlength=N_REGIMES))) if len(realised) else 0
+    constant = np.full(len(realised), majority)
+    return {
+        "hit_rate": float(np.mean(called == realised)) if len(realised) else float("nan"),
+        "balanced_accuracy": balanced_accuracy(called, realised, N_REGIMES),
+        "majority": REGIMES[majority],
+        "majority_hit_rate": float(np.mean(constant == realised)) if len(realised) else float("nan"),
+        "majority_balanced_accuracy": balanced_accuracy(constant, realised, N_REGIMES),
+    }
+
+
 def plot_regimes(dates: np.ndarray, called: np.ndarray, realised: np.ndarray, path: Path) -> Path:
     """Regime calls (K,) against realised regimes (K,) at ``dates`` (K,) as two colour strips (Bull green, Bear
-    red, Sideways grey), with the hit rate in the title."""
+    red, Sideways grey), with the balanced accuracy and the majority call's in the title."""
     plt = _pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.dates import date2num
@@ -129,8 +181,11 @@ def plot_regimes(dates: np.ndarray, called: np.ndarray, realised: np.ndarray, pa
     ax.pcolormesh(edges, [0, 1, 2], codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(REGIMES) - 0.5)
     ax.set_yticks([0.5, 1.5], ["called", "realised"])
     ax.xaxis_date()
-    hit = float(np.mean(codes[0] == codes[1])) if codes.shape[1] else 0.0
-    ax.set_title(f"Regime calls vs realised (hit rate {hit:.1%})")
+    scores = regime_scores(called, realised)
+    ax.set_title(
+        f"Regime calls vs realised: balanced accuracy {scores['balanced_accuracy']:.2f} "
+        f"(always {scores['majority']}: {scores['majority_balanced_accuracy']:.2f}), hit rate {scores['hit_rate']:.0%}"
+    )
     ax.legend(
         handles=[Patch(color=c, label=r) for c, r in zip(colours, REGIMES, strict=True)],
         fontsize=8, ncol=3, loc="upper left", bbox_to_anchor=(1.0, 1.0),
@@ -138,16 +193,41 @@ def plot_regimes(dates: np.ndarray, called: np.ndarray, realised: np.ndarray, pa
     return _save(fig, path)
 
 
-def _table_html(frame: pd.DataFrame, fmt: str = "{:.4f}") -> str:
+def _cell(column: str, value: object, fmt: str) -> str:
+    if isinstance(value, float | np.floating):
+        if not np.isfinite(value):
+            return "–"
+        return f"{100 * value:.1f}%" if column in PERCENT_METRICS else fmt.format(value)
+    return str(value)
+
+
+def _table_html(frame: pd.DataFrame, fmt: str = "{:.3f}") -> str:
+    """An HTML table; columns named in PERCENT_METRICS are shown as percentages, other floats with ``fmt``."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for _, row in frame.iterrows():
-        cells = []
-        for value in row:
-            text = fmt.format(value) if isinstance(value, float | np.floating) else str(value)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        cells = "".join(f"<td>{html.escape(_cell(str(c), v, fmt))}</td>" for c, v in row.items())
+        body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _provenance_html(provenance: dict[str, str] | None) -> str:
+    if not provenance:
+        return ""
+    rows = "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in provenance.items() if v)
+    return f'<dl class="provenance">{rows}</dl>'
+
+
+def _regime_html(called: np.ndarray | None, realised: np.ndarray | None) -> str:
+    if called is None or realised is None or not len(realised):
+        return ""
+    scores = regime_scores(called, realised)
+    return (
+        f"<p>Regime head over {len(realised)} test weeks: balanced accuracy {scores['balanced_accuracy']:.3f} "
+        f"(hit rate {scores['hit_rate']:.1%}); calling {html.escape(str(scores['majority']))} every week scores "
+        f"{scores['majority_balanced_accuracy']:.3f} (hit rate {scores['majority_hit_rate']:.1%}). Any constant call "
+        f"scores {1 / N_REGIMES:.3f} balanced accuracy.</p>"
+    )
 
 
 def interval_frame(result: BacktestResult) -> pd.DataFrame:
@@ -188,6 +268,7 @@ def write_report(
     regime_called: np.ndarray | None = None,
     regime_realised: np.ndarray | None = None,
     regime_dates: np.ndarray | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> ReportFiles:
     """Write ``equity.png``, ``drawdown.png``, ``sector_weights.png`` (, ``regimes.png``), ``metrics.csv`` and
     ``report.html`` under ``out_dir``.
@@ -195,6 +276,7 @@ def write_report(
     sector_strategy: whose sector weights to plot (default ``hrl_sarp`` if present, else equal weight).
     regime_called, regime_realised: (W,) regime codes (0 Bull, 1 Bear, 2 Sideways) at ``regime_dates`` (W,); the
     regime plot is written only when given.
+    provenance: label -> value shown at the top (generated, git sha, config hash, feature build, MLflow run, model).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -227,21 +309,38 @@ def write_report(
         else ""
     )
     metric_note = ", ".join(METRIC_NAMES)
+    spread = result.spread()
+    several = spread[spread["n_seeds"] > 1]
+    spread_html = (
+        _table_html(several)
+        if len(several)
+        else '<p class="note">Every strategy ran one seed here: there is no spread over seeds to show.</p>'
+    )
+    cash_note = ""
+    if chosen is not None:
+        cash_note = (
+            f'<p class="note">Sector weights of {html.escape(chosen)}: the gap to 100% is cash held by the risk '
+            "overlay (shaded on the equity chart where it held no stock at all).</p>"
+        )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
+{_provenance_html(provenance)}
 <p><b>Split:</b> {html.escape(result.plan.description)}</p>
 <p class="note">Daily returns net of costs, annualised with 252 sessions; metrics: {html.escape(metric_note)}.
-The benchmark is the index return series (no costs). Means over seeds; seeded strategies ran
-{max(len(r) for r in result.results.values())} seed(s).</p>
+Fractions of capital or days are percentages: cash_share is the share of days fully in cash, exposure the mean
+invested fraction. The benchmark is the index return series (no costs). A strategy's row is the mean over the seeds
+it ran (column n_seeds).</p>
 <h2>Metrics (mean over seeds)</h2>
 {_table_html(table)}
 <h2>Spread over seeds (standard deviation)</h2>
-{_table_html(result.spread())}
+{spread_html}
 {interval_html}
 <h2>Per fold (seed-mean returns)</h2>
 {_table_html(result.fold_table())}
+{_regime_html(regime_called, regime_realised)}
+{cash_note}
 {images}
 </body></html>
 """

@@ -37,20 +37,23 @@ def test_summary_table_has_one_row_per_stage_and_a_total():
 
 
 def test_where_to_look_without_a_stack_says_how_to_start_one(tmp_path):
-    result = {"profile": "demo", "warehouse": str(tmp_path / "wh.duckdb"), "mlflow_run_id": "abc", "flow_run_id": "f1"}
+    result = {
+        "profile": "demo", "warehouse": str(tmp_path / "wh.duckdb"), "mlflow_run_id": "abc", "flow_run_id": "f1",
+        "mlflow_experiment_id": "7",
+    }  # fmt: skip
     where = where_to_look(result, {})
-    assert "make up" in where["MLflow"] and "abc" in where["MLflow"]
+    assert "make up" in where["MLflow"] and "#/experiments/7/runs/abc?workflowType=machine_learning" in where["MLflow"]
     assert "make up" in where["Prefect"] and "f1" in where["Prefect"]
     assert where["warehouse"] == str(tmp_path / "wh.duckdb") and "report" not in where
     urls = {"MLFLOW_UI_URL": "http://127.0.0.1:5000", "PREFECT_UI_URL": "http://127.0.0.1:4200"}
     where = where_to_look({**result, "report": "reports/backtest.html"}, urls)
-    assert where["MLflow"] == urls["MLFLOW_UI_URL"] and where["report"] == "reports/backtest.html"
+    assert where["MLflow"] == "http://127.0.0.1:5000/#/experiments/7/runs/abc?workflowType=machine_learning"
+    assert where["report"] == "reports/backtest.html"
 
 
 def test_stack_urls_only_while_the_server_pid_is_alive(tmp_path, monkeypatch):
-    import hrl_sarp.cli.stack as stack
 
-    monkeypatch.setattr(stack, "STACK_DIR", tmp_path)
+    monkeypatch.setenv("HRL_SARP_STACK_DIR", str(tmp_path))
     assert stack_urls() == {}
     (tmp_path / "urls.env").write_text("PREFECT_UI_URL=http://127.0.0.1:4200\n")
     (tmp_path / "prefect-server.pid").write_text(str(os.getpid()))

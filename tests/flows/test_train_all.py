@@ -5,6 +5,9 @@ The fast tests stop after ingest (``until="ingest"``); the whole pipeline twice 
 
 from __future__ import annotations
 
+import re
+
+import mlflow
 import pytest
 
 from flows.train_all import STAGES, numeric_leaves, select_stages
@@ -23,7 +26,11 @@ def _mlflow_runs(tmp_path):
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
-    parents = [r for r in runs if r.data.tags.get("hrl_sarp.pipeline") == "true" and r.info.run_name == "train-all"]
+    parents = [
+        r
+        for r in runs
+        if r.data.tags.get("hrl_sarp.pipeline") == "true" and r.data.tags.get("hrl_sarp.flow") == "train-all"
+    ]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
     return parents, children
 
@@ -67,7 +74,11 @@ def test_rerun_is_cached_and_a_lost_warehouse_reruns(prefect_harness, isolated):
         third["flow_run_id"],
     }
     names = [set(p.data.metrics) for p in parents]
-    assert names[0] == names[1] == names[2] and "ingest.seconds" in names[0]
+    assert names[0] == names[1] == names[2] == {"ingest.seconds", "ingest.cached"}
+    # named after the profile, the start time and the Prefect flow run, so the compare view tells them apart
+    assert all(re.fullmatch(r"demo \d{4}-\d\d-\d\d \d\d:\d\d \(.+\)", p.info.run_name) for p in parents)
+    experiment = mlflow.get_experiment(parents[0].info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     for parent in parents:
         nested = [c for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id]
         assert [c.data.tags["hrl_sarp.stage"] for c in nested] == ["ingest"]
@@ -174,6 +185,14 @@ def test_two_full_runs_second_is_cached_with_the_same_metric_names(prefect_harne
     parents, children = _mlflow_runs(isolated)
     assert len(parents) == 2
     assert set(parents[0].data.metrics) == set(parents[1].data.metrics)
+    assert "test.hrl_sarp.sharpe" in parents[0].data.metrics and len(parents[0].data.metrics) < 120
+    client = mlflow.MlflowClient()
+    for parent in parents:  # the description's table and links, the report beside it
+        note = parent.data.tags["mlflow.note.content"]
+        assert "| hrl_sarp |" in note and "| equal_weight |" in note and "#/models/hrl-sarp/versions/" in note
+        assert "report/report.html" in {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    version = client.get_model_version("hrl-sarp", parents[0].data.tags["registered_model_version"].split("/")[1])
+    assert parents[1].info.run_id in version.description or parents[0].info.run_id in version.description
     for parent in parents:
         nested = {
             c.data.tags["hrl_sarp.stage"] for c in children if c.data.tags["mlflow.parentRunId"] == parent.info.run_id

@@ -90,3 +90,46 @@ def test_mlflow_logs_the_same_metric_names_for_every_strategy(result, tmp_path, 
         assert {f"{name}.{m}" for m in METRIC_NAMES} <= set(logged)
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "backtest")}
     assert "backtest/report.html" in artifacts
+
+
+def test_report_says_where_it_came_from_in_percent_with_the_regime_baseline(result, tmp_path):
+    from hrl_sarp.backtest.metrics import balanced_accuracy
+
+    res, arrays = result
+    rows = np.arange(res.plan.test_start, res.plan.test_end)[::5]
+    called = np.full(len(rows), 2)  # always Sideways: balanced accuracy of a constant call
+    realised = arrays.regime_labels[rows]
+    provenance = {"git sha": "abc1234", "MLflow run": "run-42", "model version": "hrl-sarp v3 (champion)"}
+    files = write_report(
+        res, tmp_path, regime_called=called, regime_realised=realised, regime_dates=arrays.dates[rows],
+        provenance=provenance,
+    )  # fmt: skip
+    parser = _Collect()
+    parser.feed(files.html.read_text(encoding="utf-8"))
+    text = " ".join(" ".join(parser.text).split())
+    for label, value in provenance.items():
+        assert label in text and value in text
+    table = res.table().set_index("strategy")
+    assert f"{100 * table.loc['equal_weight', 'cagr']:.1f}%" in parser.cells  # fractions as percentages
+    assert f"{table.loc['equal_weight', 'sharpe']:.3f}" in parser.cells
+    expected = balanced_accuracy(called, realised, 3)
+    assert f"balanced accuracy {expected:.3f}" in text and "every week scores" in text
+    assert expected == pytest.approx(1 / 3)
+
+
+def test_cash_spans_are_the_runs_of_days_with_nothing_invested():
+    from hrl_sarp.reporting.report import cash_spans
+
+    dates = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-01-11"))
+    exposure = np.array([1.0, 0.0, 0.0, 0.5, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    assert cash_spans(dates, exposure) == [(dates[1], dates[2]), (dates[4], dates[4]), (dates[7], dates[9])]
+    assert cash_spans(dates, np.ones(10)) == []
+
+
+def test_a_single_seed_shows_no_table_of_zero_spreads(tmp_path):
+    arrays = make_backtest_arrays(n_dates=360)
+    cfg = BacktestConfig(train_days=150, test_days=100, embargo_days=5, bootstrap_samples=50, seeds=[0])
+    plan = walk_forward_splits(arrays.dates, cfg)
+    res = run_backtest(arrays, make_baselines(cfg, RiskConfig()), plan, cfg, CostConfig(), RiskConfig())
+    page = write_report(res, tmp_path).html.read_text(encoding="utf-8")
+    assert "no spread over seeds to show" in page
