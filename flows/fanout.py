@@ -25,6 +25,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from hrl_sarp.domain import Profile
 from hrl_sarp.gnn.seeds import fit_one_seed, seed_inputs, seed_statistics
+from tasks.logs import send_library_logs_to_prefect
 
 DEFAULT_THREADS = 4
 
@@ -84,6 +85,7 @@ def gnn_seeds_flow(
     Returns:
         Per-seed metrics and their mean and std.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp import warehouse as wh
     from hrl_sarp.config import load_config
     from hrl_sarp.features.loader import load_feature_arrays

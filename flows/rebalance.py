@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow
 
 from hrl_sarp.domain import Profile
+from tasks.logs import send_library_logs_to_prefect
 from tasks.rebalance import propose_rebalance_task, publish_rebalance_task
 
 
@@ -40,6 +41,7 @@ def rebalance_flow(
 
     Returns the proposal summary: as-of date, model version, NAV and cash, orders, cap checks, warnings.
     """
+    send_library_logs_to_prefect()
     from hrl_sarp.config import load_config
 
     cfg = load_config(profile=profile, path=config, overrides={"warehouse": warehouse})

@@ -30,6 +30,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from hrl_sarp.domain import DataSource, PipelineStage, Profile, TrainingPhase
+from hrl_sarp.reporting.headline import record_on_parent
 from tasks.common import (
     RUN_SCOPED_INPUTS,
     code_hash,
@@ -39,6 +40,7 @@ from tasks.common import (
     import_closure,
     results_dir,
 )
+from tasks.logs import send_library_logs_to_prefect
 
 Summary = dict[str, Any]
 Validator = Callable[[Any, Summary], bool]
@@ -387,6 +389,7 @@ def train_all(
         The run summary: flow-run id, MLflow parent run id, data snapshot and, per stage, its status (``ran``,
         ``cached``, ``rerun`` when a cache hit's outputs were gone), seconds and metrics.
     """
+    send_library_logs_to_prefect()
     import mlflow
 
     from hrl_sarp import tracking
@@ -495,9 +498,7 @@ def train_all(
             if "report" in result["summary"]:
                 report["report"] = result["summary"]["report"]
         tracking.log_metrics(parent_metrics)
-        backtest = next((s["summary"] for s in report["stages"] if s["stage"] == "backtest"), None)
+        backtest = next((s for s in report["stages"] if s["stage"] == "backtest"), None)
         if backtest is not None:
-            from hrl_sarp.reporting.headline import record_on_parent
-
-            record_on_parent(parent_id, backtest)
+            record_on_parent(parent_id, backtest["summary"], registered_here=backtest["status"] != "cached")
     return report

@@ -334,8 +334,11 @@ class RebalanceConfig(_Model):
     """Turning the weekly target into orders (see docs/backtest.md, "Rebalance")."""
 
     lot_size: int = Field(1, ge=1, description="Shares per trading lot; trades are whole lots (full exits excepted)")
-    max_staleness_days: int = Field(
-        5, ge=0, description="Warn when the latest close in the warehouse is more than this many days before today"
+    max_staleness_sessions: int = Field(
+        2,
+        ge=0,
+        description="Warn when more than this many weekday sessions have passed since the latest close in the "
+        "warehouse (exchange holidays are not known here)",
     )
 
 

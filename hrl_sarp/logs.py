@@ -77,6 +77,15 @@ def stderr_is_terminal() -> bool:
         return False
 
 
+def both_streams_are_terminals() -> bool:
+    """True when stdout and stderr are both terminals: SB3's bar (``tqdm.rich``) draws on stdout, which must stay
+    clean for ``--json`` and pipes."""
+    try:
+        return stderr_is_terminal() and bool(sys.stdout.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def progress_bar(enabled: bool = True, **tqdm_options: Any) -> Any:
     """A tqdm bar on stderr when ``enabled`` and stderr is a terminal, else None (callers log lines instead)."""
     if not (enabled and stderr_is_terminal()):

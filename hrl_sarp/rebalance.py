@@ -20,7 +20,7 @@ would go below zero, and any zero target, sells the whole position, odd lot incl
 lot of its exact target ``target_weight * NAV / price``. Cash is its own line (side ``cash``), never an order; trading costs are not deducted.
 
 Checks: the caps (:func:`check_caps`); warnings, returned with the proposal for the caller to show, when the latest
-close is more than ``rebalance.max_staleness_days`` days before today, and when a held symbol's last close is
+close is more than ``rebalance.max_staleness_sessions`` weekday sessions before today, and when a held symbol's last close is
 older than the decision date (delisted or suspended: its sell is priced at that close).
 
 Output: a :class:`Proposal`: the weights per symbol plus ``cash`` (:data:`PROPOSAL_COLUMNS`, written to
@@ -288,15 +288,22 @@ def resolve_nav(stock_value: float, cash: float | None, nav: float | None, sourc
     return nav, cash
 
 
-def staleness_warning(as_of: dt.date, today: dt.date, max_days: int) -> str | None:
-    """A warning when the decision date ``as_of`` (the latest close) is more than ``max_days`` days before
+def sessions_missed(as_of: dt.date, today: dt.date) -> int:
+    """Weekday sessions strictly between the latest close ``as_of`` and ``today`` (whose own close may not be in
+    yet): the closes the warehouse should hold by now and does not. Exchange holidays are not known here."""
+    return max(int(np.busday_count(as_of + dt.timedelta(days=1), today)), 0)
+
+
+def staleness_warning(as_of: dt.date, today: dt.date, max_sessions: int) -> str | None:
+    """A warning when more than ``max_sessions`` weekday sessions passed between the latest close ``as_of`` and
     ``today``; None when the data are fresh enough."""
-    age = (today - as_of).days
-    if age <= max_days:
+    missed = sessions_missed(as_of, today)
+    if missed <= max_sessions:
         return None
     return (
-        f"the latest close in the warehouse is {as_of}, {age} days before today ({today}; "
-        f"rebalance.max_staleness_days {max_days}): ingest fresh prices before trading on these orders"
+        f"the latest close in the warehouse is {as_of}, {missed} sessions and {(today - as_of).days} days before "
+        f"today ({today}; rebalance.max_staleness_sessions {max_sessions}): ingest fresh prices before trading on "
+        "these orders"
     )
 
 
@@ -542,7 +549,7 @@ def propose(
     as_of = str(decision_day)
     names = [str(s) for s in arrays.symbols]
     today = today or dt.date.today()
-    warnings = [staleness_warning(decision_day, today, cfg.rebalance.max_staleness_days)]
+    warnings = [staleness_warning(decision_day, today, cfg.rebalance.max_staleness_sessions)]
     if nav is not None and not (math.isfinite(nav) and nav > 0):
         raise InputError(f"the NAV must be a positive amount, got {nav}", file="--nav")
 
@@ -682,7 +689,10 @@ def rebalance(
 
         with open_warehouse(cfg.warehouse_path(), read_only=True) as con:
             check_holdings(holdings, market_snapshot(con, list(holdings.shares), dt.date.max), None)
-    tracking.setup(cfg)
+    if write:
+        tracking.setup(cfg)
+    else:  # a dry run reads the registry and writes nothing but --out
+        tracking.use_existing_store(cfg)
     model, version = load_champion(alias=alias)
     system = model.unwrap_python_model().system
     proposal = propose(cfg, system, str(version.version), write=write, holdings=holdings, nav=nav, today=today)

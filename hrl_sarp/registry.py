@@ -136,9 +136,23 @@ def system_fingerprint(folder: str | Path) -> str:
                 for member in sorted(set(archive.namelist()) - _VOLATILE_ZIP_MEMBERS):
                     digest.update(member.encode())
                     digest.update(archive.read(member))
+        elif path.suffix == ".pt":  # a Phase 1/2 checkpoint: its networks, not its run metadata
+            digest.update(_checkpoint_content(path))
         else:
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _checkpoint_content(path: Path) -> bytes:
+    """The kind, constructor kwargs and tensors of a Phase 1/2 checkpoint, as bytes (its ``meta`` names the run
+    that wrote it, which differs between two trainings of the same networks)."""
+    from hrl_sarp.policies.checkpoint import read_checkpoint
+
+    payload = read_checkpoint(path)
+    parts = [str(payload.get("kind")).encode(), repr(sorted(payload.get("kwargs", {}).items())).encode()]
+    for name, tensor in sorted(payload.get("state_dict", {}).items()):
+        parts += [name.encode(), tensor.detach().cpu().contiguous().numpy().tobytes()]
+    return b"".join(parts)
 
 
 def _same_version(name: str, fingerprint: str, score: float) -> Any:

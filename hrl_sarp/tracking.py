@@ -26,15 +26,34 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_DEVELOPMENT = "custom_model_development"
 
 
-def tracking_uri(cfg: Config) -> str:
+def tracking_uri(cfg: Config, create: bool = True) -> str:
+    """``MLFLOW_TRACKING_URI``, else ``tracking.uri``, else SQLite at ``mlruns/mlflow.db`` (its folder made unless
+    ``create`` is False)."""
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
         return env
     if cfg.tracking.uri:
         return cfg.tracking.uri
     db = output_path("mlruns") / "mlflow.db"
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        db.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{db}"
+
+
+def use_existing_store(cfg: Config) -> str:
+    """Point MLflow at the configured store to read from it, creating nothing (no folder, database or
+    experiment); a SQLite store that does not exist is a one-line error. Returns the URI."""
+    import mlflow
+
+    from hrl_sarp.errors import WarehouseStateError
+
+    uri = tracking_uri(cfg, create=False)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise WarehouseStateError(
+            f"no MLflow store at {uri.removeprefix('sqlite:///')}: run `make demo` (or train and backtest) first"
+        )
+    mlflow.set_tracking_uri(uri)
+    return uri
 
 
 def artifact_location(cfg: Config) -> str:

@@ -12,7 +12,7 @@ PREFECT_PORT="${PREFECT_PORT:-4200}"
 MLFLOW_PORT="${MLFLOW_PORT:-5000}"
 # PIDs, logs and addresses; and the MLflow store. Overridable so a test can run a stack of its own.
 STACK="${HRL_SARP_STACK_DIR:-$ROOT/.stack}"
-MLRUNS="${HRL_SARP_MLRUNS_DIR:-$ROOT/mlruns}"
+MLRUNS="${HRL_SARP_MLRUNS_DIR:-${HRL_SARP_OUTPUT_ROOT:-$ROOT}/mlruns}"
 POOL="hrl-sarp-process"
 
 export PREFECT_HOME="${PREFECT_HOME:-$ROOT/.prefect}"

@@ -23,7 +23,7 @@ from typing import Any
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 
-from hrl_sarp.config import REPO_ROOT, Config
+from hrl_sarp.config import REPO_ROOT, Config, output_path
 
 RESULTS_ENV = "HRL_SARP_RESULTS_DIR"
 # Inputs that identify a run or where it executes rather than its content; never part of a cache key.
@@ -47,12 +47,13 @@ def cross_run_cache(exclude: tuple[str, ...] = RUN_SCOPED_INPUTS) -> CachePolicy
 def results_dir(cfg: Config | None = None) -> Path:
     """Folder holding persisted task results and cache records.
 
-    ``HRL_SARP_RESULTS_DIR`` wins; otherwise ``.prefect/results`` in the repository (git-ignored). The config is
-    accepted so callers can later key the folder on it without changing call sites.
+    ``HRL_SARP_RESULTS_DIR`` wins; otherwise ``.prefect/results`` under the output root (the repository, git-ignored;
+    :func:`hrl_sarp.config.output_path`). The config is accepted so callers can later key the folder on it without
+    changing call sites.
     """
     _ = cfg
     env = os.environ.get(RESULTS_ENV)
-    path = Path(env).expanduser() if env else REPO_ROOT / ".prefect" / "results"
+    path = Path(env).expanduser() if env else output_path(Path(".prefect") / "results")
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
 

@@ -84,7 +84,10 @@ def files_folder(tmp_path):
 # ------------------------------------------------------------------------------------------ a clean working tree
 # Everything a test writes belongs in a temp dir: the session records the repository's files (tracked, untracked
 # and ignored, outside caches) before the first test and fails if new ones appear by the end.
-_CACHES = (".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", "hrl_sarp.egg-info", ".prefect")
+_CACHES = (".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache", "hrl_sarp.egg-info")
+# Prefect's own state in PREFECT_HOME (its database, memo store, local storage) is Prefect's business; the
+# project's cached task results under .prefect/results are checked.
+_PREFECT_STATE = (".prefect/prefect.db", ".prefect/memo_store.toml", ".prefect/storage/")
 
 
 def repository_files() -> set[str]:
@@ -95,7 +98,7 @@ def repository_files() -> set[str]:
         dirs[:] = [d for d in dirs if d not in _CACHES]
         relative = os.path.relpath(folder, REPO_ROOT)
         found.update(os.path.normpath(os.path.join(relative, name)) for name in files if not name.endswith(".pyc"))
-    return found
+    return {path for path in found if not path.startswith(_PREFECT_STATE)}
 
 
 def pytest_sessionstart(session):

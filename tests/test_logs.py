@@ -84,3 +84,20 @@ def test_stderr_handler_is_quiet_when_the_root_logger_prints(bare_logging, monke
     logging.getLogger().addHandler(logging.StreamHandler(root_stream))
     logging.getLogger("hrl_sarp.rl.callbacks").info("phase 3 eval 1/2")
     assert stderr.getvalue() == "" and root_stream.getvalue() == "phase 3 eval 1/2\n"
+
+
+def test_sb3_bar_needs_both_streams_on_a_terminal(monkeypatch):
+    """SB3 draws its bar with tqdm.rich on stdout: a terminal on stderr alone must not turn it on (--json, pipes)."""
+    import io
+
+    from hrl_sarp.logs import both_streams_are_terminals
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stderr", Terminal())
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    assert not both_streams_are_terminals()
+    monkeypatch.setattr("sys.stdout", Terminal())
+    assert both_streams_are_terminals()

@@ -189,11 +189,15 @@ def test_resolve_nav_fills_in_and_checks_the_missing_amount():
 
 
 def test_staleness_warning_names_the_dates_and_the_key():
-    from hrl_sarp.rebalance import staleness_warning
+    from hrl_sarp.rebalance import sessions_missed, staleness_warning
 
-    assert staleness_warning(dt.date(2024, 12, 27), dt.date(2025, 1, 1), 5) is None
-    warning = staleness_warning(dt.date(2024, 12, 31), dt.date(2026, 12, 1), 5)
-    assert "2024-12-31, 700 days before today (2026-12-01" in warning and "rebalance.max_staleness_days 5" in warning
+    friday, monday = dt.date(2024, 12, 27), dt.date(2024, 12, 30)
+    assert sessions_missed(friday, monday) == 0  # the weekend is no session; Monday's close is not in yet
+    assert sessions_missed(friday, dt.date(2025, 1, 6)) == 5 and sessions_missed(monday, friday) == 0
+    assert staleness_warning(friday, dt.date(2025, 1, 1), 2) is None  # Monday and Tuesday missed
+    warning = staleness_warning(dt.date(2024, 12, 31), dt.date(2026, 12, 1), 2)
+    assert "2024-12-31, 499 sessions and 700 days before today (2026-12-01" in warning
+    assert "rebalance.max_staleness_sessions 2" in warning
 
 
 # --------------------------------------------------------------------------------------------- holdings files
@@ -250,7 +254,7 @@ def test_holdings_file_formats_and_cash(tmp_path):
 @pytest.fixture
 def champion(setup, tmp_path, monkeypatch):
     """The test system as the registered champion (version 7) in a temporary MLflow store; the config file."""
-    from hrl_sarp import registry
+    from hrl_sarp import registry, tracking
     from hrl_sarp.system import TrainedSystem
 
     cfg, folder = setup
@@ -259,6 +263,7 @@ def champion(setup, tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "load_champion", lambda alias="champion", **_: (model, SimpleNamespace(version=7)))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    tracking.setup(cfg)  # the store exists, as after any training run (a dry run reads it and creates nothing)
     return cfg, system, write_config_file(cfg, tmp_path / "config.yaml"), uri
 
 
@@ -319,8 +324,8 @@ def test_orders_file_reproduces_the_target_weights(champion, tmp_path, capsys):
     assert summary["holdings"] == str(HOLDINGS) and summary["orders"] == int((stocks["side"] != "hold").sum())
 
     # warnings: data two years old, a delisted holding priced at its last close
-    assert summary["data_age_days"] > cfg.rebalance.max_staleness_days
-    assert any("2021-12-31" in w and "rebalance.max_staleness_days" in w for w in summary["warnings"])
+    assert summary["data_age_days"] > cfg.rebalance.max_staleness_sessions
+    assert any("2021-12-31" in w and "rebalance.max_staleness_sessions" in w for w in summary["warnings"])
     assert "warning: the latest close in the warehouse is 2021-12-31" in err
     assert "warning: ENERGY02: last close on 2021-03-05" in err
 
@@ -409,11 +414,24 @@ def test_fresh_data_gives_no_staleness_warning(setup):
     system = TrainedSystem(folder)
     holdings = read_holdings(HOLDINGS)
     fresh = propose(cfg, system, "7", write=False, holdings=holdings, nav=NAV, today=dt.date(2022, 1, 3))
-    assert fresh.data_age_days == 3 and not any("max_staleness_days" in w for w in fresh.warnings)
+    assert fresh.data_age_days == 3 and not any("max_staleness_sessions" in w for w in fresh.warnings)
     late = propose(cfg, system, "7", write=False, holdings=holdings, nav=NAV, today=dt.date(2022, 1, 10))
-    assert any("10 days before today (2022-01-10" in w for w in late.warnings)
-    strict = cfg.model_copy(update={"rebalance": cfg.rebalance.model_copy(update={"max_staleness_days": 2})})
+    assert any("5 sessions and 10 days before today (2022-01-10" in w for w in late.warnings)
+    strict = cfg.model_copy(update={"rebalance": cfg.rebalance.model_copy(update={"max_staleness_sessions": 0})})
     assert any(
-        "max_staleness_days 2" in w
-        for w in propose(strict, system, "7", write=False, today=dt.date(2022, 1, 3)).warnings
+        "max_staleness_sessions 0" in w
+        for w in propose(strict, system, "7", write=False, today=dt.date(2022, 1, 4)).warnings
     )
+
+
+def test_a_dry_run_without_a_store_creates_nothing(setup, tmp_path, monkeypatch):
+    """A read-only command: no MLflow folder, database or experiment appears, and the error says what to run."""
+    from hrl_sarp.rebalance import rebalance
+
+    cfg, _ = setup
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("HRL_SARP_OUTPUT_ROOT", str(tmp_path / "outputs"))
+    cfg = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"uri": None, "artifact_dir": "mlart"})})
+    with pytest.raises(WarehouseStateError, match="no MLflow store at .*make demo"):
+        rebalance(cfg, write=False)
+    assert not (tmp_path / "outputs").exists()

@@ -184,3 +184,22 @@ def test_fingerprint_ignores_when_a_zip_was_saved_not_what_it_holds(setup, tmp_p
     assert system_fingerprint(resaved) == system_fingerprint(folder)
     retrained = rewritten("retrained", "policy.pth", b"other weights")
     assert system_fingerprint(retrained) != system_fingerprint(folder)
+
+
+def test_fingerprint_of_pretrained_checkpoints_ignores_the_run_that_wrote_them(tmp_path):
+    import torch
+
+    from hrl_sarp.policies.checkpoint import save_checkpoint
+    from hrl_sarp.registry import system_fingerprint
+
+    torch.manual_seed(0)
+    network = torch.nn.Linear(3, 2)
+    for name, run in (("first", "run-a"), ("again", "run-b")):
+        (tmp_path / name).mkdir()
+        save_checkpoint(tmp_path / name / "macro.pt", "macro", network, {"hidden_dim": 4}, {"mlflow_run_id": run})
+    assert system_fingerprint(tmp_path / "first") == system_fingerprint(tmp_path / "again")
+    with torch.no_grad():
+        network.bias += 1.0
+    (tmp_path / "other").mkdir()
+    save_checkpoint(tmp_path / "other" / "macro.pt", "macro", network, {"hidden_dim": 4}, {"mlflow_run_id": "run-a"})
+    assert system_fingerprint(tmp_path / "other") != system_fingerprint(tmp_path / "first")

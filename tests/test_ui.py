@@ -121,6 +121,25 @@ def test_mlflow_opens_on_the_training_runs_the_description_and_the_champion(reco
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_readme_deployment_command_runs_to_completion_from_a_bare_shell(recorded, stack):
+    """`.venv/bin/hrl-sarp run DEPLOYMENT --watch` with no PREFECT_API_URL, PREFECT_HOME or venv on the PATH (a new
+    terminal; only the test's own stack folder is named). The README runs the whole pipeline; here it stops after
+    ingest so the test stays short."""
+    root = recorded[0]
+    env, _ = stack
+    bare = {
+        "HOME": os.environ.get("HOME", "/root"),
+        "PATH": "/usr/bin:/bin",
+        "HRL_SARP_STACK_DIR": env["HRL_SARP_STACK_DIR"],
+    }
+    command = [str(Path(sys.executable).parent / "hrl-sarp"), "run", "train-all/weekly", "--watch",
+               "--param", "until=ingest", "--param", f"warehouse={root / 'deployed.duckdb'}"]  # fmt: skip
+    done = subprocess.run(command, env=bare, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Flow run finished successfully in 'Completed'" in done.stdout + done.stderr
+    assert (root / "deployed.duckdb").is_file()
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)")
 def test_prefect_shows_the_deployments_make_up_applied(stack, tmp_path):
     env, printed = stack

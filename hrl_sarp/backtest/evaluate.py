@@ -24,12 +24,12 @@ from hrl_sarp.backtest.engine import (
     run_strategy,
 )
 from hrl_sarp.backtest.flat_rl import FLAT_RL, FlatRlStrategy
-from hrl_sarp.backtest.metrics import balanced_accuracy, macro_f1
+from hrl_sarp.backtest.metrics import regime_scores
 from hrl_sarp.backtest.ridge import RIDGE, RidgeStrategy
 from hrl_sarp.backtest.splits import SplitError, WalkForwardPlan, walk_forward_splits
 from hrl_sarp.backtest.truth import planted_drift, strategy_skill
 from hrl_sarp.config import Config
-from hrl_sarp.domain import METRIC_NAMES, N_REGIMES, REGIMES
+from hrl_sarp.domain import METRIC_NAMES
 from hrl_sarp.envs.simulator import MarketArrays
 from hrl_sarp.features.arrays import FeatureArrays
 from hrl_sarp.rl.decisions import decision_rows
@@ -101,24 +101,6 @@ def _described(plan: WalkForwardPlan, system: Any, n_systems: int) -> WalkForwar
     return WalkForwardPlan(
         plan.folds, plan.mode, plan.train_days, plan.test_days, plan.embargo_days, plan.adapted, plan.description + note
     )
-
-
-def regime_scores(called: np.ndarray, realised: np.ndarray) -> dict[str, Any]:
-    """Hit rate, balanced accuracy and macro-F1 of the regime calls beside the majority class's (the best
-    constant call in hindsight) and the share of weeks of each call."""
-    majority = int(np.bincount(realised, minlength=N_REGIMES).argmax())
-    constant = np.full(len(realised), majority)
-    return {
-        "hit_rate": round(float(np.mean(called == realised)), 6),
-        "balanced_accuracy": round(balanced_accuracy(called, realised, N_REGIMES), 6),
-        "macro_f1": round(macro_f1(called, realised, N_REGIMES), 6),
-        "majority_regime": REGIMES[majority],
-        "majority_hit_rate": round(float(np.mean(constant == realised)), 6),
-        "majority_balanced_accuracy": round(balanced_accuracy(constant, realised, N_REGIMES), 6),
-        "majority_macro_f1": round(macro_f1(constant, realised, N_REGIMES), 6),
-        "call_shares": {REGIMES[k]: round(float(np.mean(called == k)), 6) for k in range(N_REGIMES)},
-        "weeks": len(realised),
-    }
 
 
 def plan_for(arrays: FeatureArrays, cfg: Config, held_out_start: int | None = None) -> WalkForwardPlan:

@@ -7,9 +7,11 @@ is always finite. Formulas are in docs/backtest.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from hrl_sarp.domain import METRIC_NAMES, TRADING_DAYS_PER_YEAR
+from hrl_sarp.domain import METRIC_NAMES, N_REGIMES, REGIMES, TRADING_DAYS_PER_YEAR
 from hrl_sarp.envs.risk import historical_cvar
 from hrl_sarp.envs.risk import max_drawdown as path_max_drawdown
 
@@ -182,3 +184,21 @@ def macro_f1(predicted: np.ndarray, realised: np.ndarray, n_classes: int) -> flo
         denominator = float(np.sum(p == c) + np.sum(y == c))
         scores.append(2.0 * tp / denominator if denominator else 0.0)
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def regime_scores(called: np.ndarray, realised: np.ndarray) -> dict[str, Any]:
+    """Hit rate, balanced accuracy and macro-F1 of the regime calls beside the majority class's (the best
+    constant call in hindsight) and the share of weeks of each call."""
+    majority = int(np.bincount(realised, minlength=N_REGIMES).argmax())
+    constant = np.full(len(realised), majority)
+    return {
+        "hit_rate": round(float(np.mean(called == realised)), 6),
+        "balanced_accuracy": round(balanced_accuracy(called, realised, N_REGIMES), 6),
+        "macro_f1": round(macro_f1(called, realised, N_REGIMES), 6),
+        "majority_regime": REGIMES[majority],
+        "majority_hit_rate": round(float(np.mean(constant == realised)), 6),
+        "majority_balanced_accuracy": round(balanced_accuracy(constant, realised, N_REGIMES), 6),
+        "majority_macro_f1": round(macro_f1(constant, realised, N_REGIMES), 6),
+        "call_shares": {REGIMES[k]: round(float(np.mean(called == k)), 6) for k in range(N_REGIMES)},
+        "weeks": len(realised),
+    }

@@ -15,6 +15,7 @@ This is the library code behind ``hrl-sarp backtest`` and the ``backtest`` flow'
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from hrl_sarp.features.arrays import FeatureArrays
 
 STAGE = "backtest"
 # Every strategy the backtest can report, in table order: the MLflow metric names are the same for every run.
+log = logging.getLogger(__name__)
+
 ALL_STRATEGIES = (
     HRL_SARP, PRETRAINED, RIDGE, FLAT_RL, BENCHMARK, EQUAL_WEIGHT, MOMENTUM, MIN_VARIANCE, RISK_PARITY, RANDOM,
 )  # fmt: skip
@@ -291,6 +294,9 @@ def provenance(
 def point_latest(out: Path) -> Path:
     """Make ``<reports>/latest`` a link to ``out`` (relative, replaced atomically); returns the link's path."""
     link = out.parent / "latest"
+    if link.exists() and not link.is_symlink():  # a folder someone named "latest": leave it alone
+        log.warning("%s is not a link: not pointing it at the newest report", link)
+        return out
     temporary = out.parent / f".latest-{os.getpid()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(out.name, target_is_directory=True)

@@ -103,24 +103,18 @@ def backtest_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_strategies(strategies: dict[str, dict[str, float]]) -> str:
-    """One row per strategy (best Sharpe first) with the headline metrics of the backtest."""
+    """One row per strategy (best Sharpe first) with the headline metrics of the backtest (fractions as %)."""
+    from hrl_sarp.reporting.report import format_metric
+
     rows = [("strategy", *STRATEGY_COLUMNS)]
     scored = {name: m for name, m in strategies.items() if isinstance(m, dict)}
     ordered = sorted(scored.items(), key=lambda item: -float(item[1].get("sharpe", float("-inf"))))
     for name, metrics in ordered:
-        rows.append((name, *(_format(c, metrics.get(c, float("nan"))) for c in STRATEGY_COLUMNS)))
+        rows.append((name, *(format_metric(c, metrics.get(c)) for c in STRATEGY_COLUMNS)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
-
-
-def _format(metric: str, value: Any) -> str:
-    """Fractions of capital or days as percentages, ratios with three decimals."""
-    from hrl_sarp.reporting.report import PERCENT_METRICS
-
-    number = float(value)
-    return f"{100 * number:.1f}%" if metric in PERCENT_METRICS else f"{number:.3f}"
 
 
 def format_table(stages: list[dict[str, Any]]) -> str:

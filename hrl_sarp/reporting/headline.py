@@ -6,22 +6,26 @@ the stage's nested run. The names never depend on what ran or what was cached, s
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
 
 from hrl_sarp.backtest.stage import ALL_STRATEGIES
+from hrl_sarp.reporting.report import format_metric
+
+log = logging.getLogger(__name__)
 
 # Per strategy, test split: what a reader compares first.
 HEADLINE_METRICS = ("sharpe", "cagr", "max_drawdown", "information_ratio", "cash_share", "exposure", "drift_corr")
-# Columns of the description's table (label, metric, percent?).
+# Columns of the description's table (label, metric).
 _TABLE = (
-    ("Sharpe", "sharpe", False),
-    ("CAGR", "cagr", True),
-    ("max drawdown", "max_drawdown", True),
-    ("days in cash", "cash_share", True),
-    ("mean exposure", "exposure", True),
-    ("drift corr", "drift_corr", False),
+    ("Sharpe", "sharpe"),
+    ("CAGR", "cagr"),
+    ("max drawdown", "max_drawdown"),
+    ("days in cash", "cash_share"),
+    ("mean exposure", "exposure"),
+    ("drift corr", "drift_corr"),
 )
 
 
@@ -45,18 +49,11 @@ def headline_metrics(backtest: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _cell(value: Any, percent: bool) -> str:
-    number = _number(value)
-    if math.isnan(number):
-        return "–"
-    return f"{100 * number:.1f}%" if percent else f"{number:.3f}"
-
-
 def results_markdown(backtest: dict[str, Any], links: dict[str, str] | None = None) -> str:
     """The parent run's description: the test-split table of every strategy that ran, the split in words, and
     ``links`` (label -> URL, e.g. the report artifact and the registered model version) as a list."""
     strategies = backtest.get("strategies", {})
-    header = "| strategy | " + " | ".join(label for label, _, _ in _TABLE) + " |"
+    header = "| strategy | " + " | ".join(label for label, _ in _TABLE) + " |"
     lines = [
         "**Test split** (out of sample; models were chosen on validation only)",
         "",
@@ -70,14 +67,14 @@ def results_markdown(backtest: dict[str, Any], links: dict[str, str] | None = No
             if values is not None:
                 skipped.append(f"{name}: {values}")
             continue
-        cells = " | ".join(_cell(values.get(metric), percent) for _, metric, percent in _TABLE)
+        cells = " | ".join(format_metric(metric, values.get(metric)) for _, metric in _TABLE)
         lines.append(f"| {name} | {cells} |")
     regime = backtest.get("regime")
     if isinstance(regime, dict) and "balanced_accuracy" in regime:
         lines += [
             "",
-            f"Regime head: balanced accuracy {_cell(regime['balanced_accuracy'], False)} against "
-            f"{_cell(regime.get('majority_balanced_accuracy'), False)} for always calling "
+            f"Regime head: balanced accuracy {format_metric('balanced_accuracy', regime['balanced_accuracy'])} against "
+            f"{format_metric('balanced_accuracy', regime.get('majority_balanced_accuracy'))} for always calling "
             f"{regime.get('majority_regime', 'the majority regime')}.",
         ]
     if backtest.get("split"):
@@ -88,13 +85,15 @@ def results_markdown(backtest: dict[str, Any], links: dict[str, str] | None = No
     return "\n".join(lines)
 
 
-def record_on_parent(run_id: str, backtest: dict[str, Any]) -> dict[str, float]:
+def record_on_parent(run_id: str, backtest: dict[str, Any], registered_here: bool = True) -> dict[str, float]:
     """On the pipeline's parent run: the headline metrics, the report folder (``report/``), the description with the
-    results table and links; the registered model version's description links back to this run. Returns the
-    metrics logged."""
+    results table and links. When this run registered a new model version (``registered_here``: its backtest ran,
+    not from the cache, and made a version), the version's description links back to this run. Returns the metrics
+    logged."""
     from pathlib import Path
 
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     from hrl_sarp import tracking
 
@@ -117,11 +116,15 @@ def record_on_parent(run_id: str, backtest: dict[str, Any]) -> dict[str, float]:
         state = "unchanged, " if registry.get("unchanged") else ""
         links[f"model {name} v{version} ({state}{registry.get('alias')})"] = tracking.model_version_url(name, version)
         client.set_tag(run_id, "registered_model_version", f"{name}/{version}")
-        client.update_model_version(
-            name,
-            version,
-            description=f"Trained and backtested by pipeline run [{run.info.run_name}]"
-            f"({tracking.run_url(experiment_id, run_id)}) (run id {run_id}).",
-        )
+        if registered_here and not registry.get("unchanged"):
+            try:
+                client.update_model_version(
+                    name,
+                    version,
+                    description=f"Trained and backtested by pipeline run [{run.info.run_name}]"
+                    f"({tracking.run_url(experiment_id, run_id)}) (run id {run_id}).",
+                )
+            except MlflowException as exc:  # e.g. a version another store holds: the run's record still stands
+                log.warning("model %s v%s: description not updated (%s)", name, version, str(exc).splitlines()[0])
     tracking.describe_run(run_id, results_markdown(backtest, links))
     return metrics

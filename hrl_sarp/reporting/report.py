@@ -20,7 +20,7 @@ import pandas as pd
 
 from hrl_sarp.backtest.baselines import BENCHMARK, EQUAL_WEIGHT
 from hrl_sarp.backtest.engine import BacktestResult
-from hrl_sarp.backtest.metrics import balanced_accuracy
+from hrl_sarp.backtest.metrics import regime_scores
 from hrl_sarp.domain import METRIC_NAMES, N_REGIMES, REGIMES
 
 HRL_SARP = "hrl_sarp"
@@ -149,21 +149,6 @@ def plot_sector_weights(
     return _save(fig, path)
 
 
-def regime_scores(called: np.ndarray, realised: np.ndarray) -> dict[str, float | str]:
-    """Hit rate and balanced accuracy of the calls (K,) against the realised regimes (K,), beside the majority
-    class's (the constant call that a hit rate flatters)."""
-    called, realised = np.asarray(called, dtype=np.int64), np.asarray(realised, dtype=np.int64)
-    majority = int(np.argmax(np.bincount(realised, minlength=N_REGIMES))) if len(realised) else 0
-    constant = np.full(len(realised), majority)
-    return {
-        "hit_rate": float(np.mean(called == realised)) if len(realised) else float("nan"),
-        "balanced_accuracy": balanced_accuracy(called, realised, N_REGIMES),
-        "majority": REGIMES[majority],
-        "majority_hit_rate": float(np.mean(constant == realised)) if len(realised) else float("nan"),
-        "majority_balanced_accuracy": balanced_accuracy(constant, realised, N_REGIMES),
-    }
-
-
 def plot_regimes(dates: np.ndarray, called: np.ndarray, realised: np.ndarray, path: Path) -> Path:
     """Regime calls (K,) against realised regimes (K,) at ``dates`` (K,) as two colour strips (Bull green, Bear
     red, Sideways grey), with the balanced accuracy and the majority call's in the title."""
@@ -181,10 +166,10 @@ def plot_regimes(dates: np.ndarray, called: np.ndarray, realised: np.ndarray, pa
     ax.pcolormesh(edges, [0, 1, 2], codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(REGIMES) - 0.5)
     ax.set_yticks([0.5, 1.5], ["called", "realised"])
     ax.xaxis_date()
-    scores = regime_scores(called, realised)
+    scores = regime_scores(np.asarray(called, dtype=np.int64), np.asarray(realised, dtype=np.int64))
     ax.set_title(
         f"Regime calls vs realised: balanced accuracy {scores['balanced_accuracy']:.2f} "
-        f"(always {scores['majority']}: {scores['majority_balanced_accuracy']:.2f}), hit rate {scores['hit_rate']:.0%}"
+        f"(always {scores['majority_regime']}: {scores['majority_balanced_accuracy']:.2f}), hit rate {scores['hit_rate']:.0%}"
     )
     ax.legend(
         handles=[Patch(color=c, label=r) for c, r in zip(colours, REGIMES, strict=True)],
@@ -193,11 +178,15 @@ def plot_regimes(dates: np.ndarray, called: np.ndarray, realised: np.ndarray, pa
     return _save(fig, path)
 
 
-def _cell(column: str, value: object, fmt: str) -> str:
-    if isinstance(value, float | np.floating):
+def format_metric(name: str, value: object, fmt: str = "{:.3f}") -> str:
+    """One metric as people read it: fractions of capital or days (:data:`PERCENT_METRICS`) as percentages, other
+    numbers with ``fmt``, a dash where it is missing (NaN, None); anything else as text."""
+    if value is None or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if isinstance(value, int | float | np.integer | np.floating):
         if not np.isfinite(value):
             return "–"
-        return f"{100 * value:.1f}%" if column in PERCENT_METRICS else fmt.format(value)
+        return f"{100 * float(value):.1f}%" if name in PERCENT_METRICS else fmt.format(value)
     return str(value)
 
 
@@ -206,7 +195,7 @@ def _table_html(frame: pd.DataFrame, fmt: str = "{:.3f}") -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for _, row in frame.iterrows():
-        cells = "".join(f"<td>{html.escape(_cell(str(c), v, fmt))}</td>" for c, v in row.items())
+        cells = "".join(f"<td>{html.escape(format_metric(str(c), v, fmt))}</td>" for c, v in row.items())
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -221,10 +210,10 @@ def _provenance_html(provenance: dict[str, str] | None) -> str:
 def _regime_html(called: np.ndarray | None, realised: np.ndarray | None) -> str:
     if called is None or realised is None or not len(realised):
         return ""
-    scores = regime_scores(called, realised)
+    scores = regime_scores(np.asarray(called, dtype=np.int64), np.asarray(realised, dtype=np.int64))
     return (
         f"<p>Regime head over {len(realised)} test weeks: balanced accuracy {scores['balanced_accuracy']:.3f} "
-        f"(hit rate {scores['hit_rate']:.1%}); calling {html.escape(str(scores['majority']))} every week scores "
+        f"(hit rate {scores['hit_rate']:.1%}); calling {html.escape(str(scores['majority_regime']))} every week scores "
         f"{scores['majority_balanced_accuracy']:.3f} (hit rate {scores['majority_hit_rate']:.1%}). Any constant call "
         f"scores {1 / N_REGIMES:.3f} balanced accuracy.</p>"
     )

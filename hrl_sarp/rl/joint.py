@@ -19,7 +19,7 @@ import torch
 from hrl_sarp.config import Config
 from hrl_sarp.envs.goals import GoalProvider, ScheduledGoal
 from hrl_sarp.envs.simulator import MarketArrays
-from hrl_sarp.logs import stderr_is_terminal
+from hrl_sarp.logs import both_streams_are_terminals
 from hrl_sarp.rl.callbacks import RewardStatsCallback, ValidationSharpeCallback
 from hrl_sarp.rl.curriculum import Curriculum
 from hrl_sarp.rl.evaluation import SystemEvaluator
@@ -129,14 +129,14 @@ class Hierarchy:
     def learn_macro(self, timesteps: int, callback: RewardStatsCallback | None = None) -> None:
         began = time.perf_counter()
         self.macro_model.learn(
-            timesteps, callback=callback, reset_num_timesteps=False, progress_bar=stderr_is_terminal()
+            timesteps, callback=callback, reset_num_timesteps=False, progress_bar=both_streams_are_terminals()
         )
         self.timings["macro"] = self.timings.get("macro", 0.0) + time.perf_counter() - began
 
     def learn_micro(self, timesteps: int, callback: RewardStatsCallback | None = None) -> None:
         began = time.perf_counter()
         self.micro_model.learn(
-            timesteps, callback=callback, reset_num_timesteps=False, progress_bar=stderr_is_terminal()
+            timesteps, callback=callback, reset_num_timesteps=False, progress_bar=both_streams_are_terminals()
         )
         self.timings["micro"] = self.timings.get("micro", 0.0) + time.perf_counter() - began
 

@@ -42,7 +42,7 @@ def test_each_evaluation_is_a_line_with_counts_and_the_best(arrays, cfg, caplog)
 
 def test_phases_log_every_evaluation_and_round_and_draw_no_bar_off_a_terminal(cfg, caplog, monkeypatch):
     caplog.set_level(logging.INFO, logger="hrl_sarp")
-    monkeypatch.setattr(joint, "stderr_is_terminal", lambda: False)
+    monkeypatch.setattr(joint, "both_streams_are_terminals", lambda: False)
     bars: list[bool] = []
     for algo in (PPO, TD3):
         original = algo.learn
