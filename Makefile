@@ -15,10 +15,10 @@ MLFLOW_PORT ?= 5000
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	# CPU build of torch from local disk first, so no dependency can pull a CUDA build.
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,yfinance,dask,realdata]'
+	# CPU build of torch from local disk first (pip finds it there; uv does not look), so no dependency can pull a
+	# CUDA build; then uv resolves and installs the rest.
+	$(BIN)/python -m pip install -q torch==2.13.0 uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,yfinance,dask,realdata]'
 	@touch $(STAMP)
 
 install: $(STAMP)
