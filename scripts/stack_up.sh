@@ -85,7 +85,7 @@ memory="prefect-server $(held prefect-server) MB, worker $(held worker) MB, mlfl
 
 cat <<MSG
 
-HRL-SARP local stack is up (everything on $HOST; logs and PIDs in .stack/):
+HRL-SARP local stack is up (everything on $HOST; logs and PIDs in $STACK):
   Prefect UI  http://$HOST:$PREFECT_PORT
   MLflow UI   http://$HOST:$MLFLOW_PORT
   memory held: $memory
